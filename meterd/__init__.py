@@ -1,0 +1,1 @@
+"""meterd: a metering service implementing the OpenStack Telemetry API v2."""

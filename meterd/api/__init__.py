@@ -1,0 +1,1 @@
+"""The v2 REST API: paste factories, routing, controllers and middleware."""

@@ -1,0 +1,1 @@
+"""One controller per collection of the v2 API."""

@@ -1,0 +1,1 @@
+"""Paste filters of meterd's own; each module ends with its filter_factory."""

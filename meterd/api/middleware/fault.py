@@ -1,0 +1,145 @@
+"""Every error below this filter becomes the v2 error body (spec §5): JSON, or XML on request.
+
+Sits right after ``request_id`` so even auth failures and oversized bodies
+get the same body. Nothing else maps errors to HTTP. Unexpected exceptions
+are logged once with their traceback and answered with a generic 500.
+"""
+
+import json
+from xml.etree import ElementTree
+
+from oslo_log import log
+import webob
+import webob.exc
+
+from meterd import exception
+
+LOG = log.getLogger(__name__)
+
+_JSON = 'application/json'
+_XML = 'application/xml'
+
+
+def _quality(accept_header, offer):
+    """(q, specificity) of the best Accept range covering ``offer``; (0, 0) if none."""
+    best = (0.0, 0)
+    main, _, sub = offer.partition('/')
+    for item in accept_header.split(','):
+        parts = [p.strip() for p in item.split(';')]
+        media = parts[0].lower()
+        q = 1.0
+        for param in parts[1:]:
+            key, _, value = param.partition('=')
+            if key.strip() == 'q':
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media == offer:
+            spec = 3
+        elif media == f'{main}/*':
+            spec = 2
+        elif media in ('*/*', '*'):
+            spec = 1
+        else:
+            continue
+        if spec > best[1]:
+            best = (q, spec)
+    return best
+
+
+def prefers_xml(req):
+    """XML only when it beats JSON; ties, ``*/*`` and no header mean JSON (§5.3)."""
+    header = req.headers.get('Accept')
+    if not header:
+        return False
+    xml, json_ = _quality(header, _XML), _quality(header, _JSON)
+    if xml[0] <= 0:
+        return False
+    return xml[0] > json_[0] or (xml[0] == json_[0] and xml[1] > json_[1])
+
+
+def error_response(req, status, message, headers=None):
+    """The §5.1 body (or its XML form) for ``status`` with faultstring ``message``."""
+    faultcode = 'Client' if status < 500 else 'Server'
+    resp = webob.Response(status=status)
+    for name, value in headers or ():
+        resp.headers[name] = value
+    if prefers_xml(req):
+        root = ElementTree.Element('error_message')
+        error = ElementTree.SubElement(root, 'error')
+        ElementTree.SubElement(error, 'faultcode').text = faultcode
+        ElementTree.SubElement(error, 'faultstring').text = message
+        ElementTree.SubElement(error, 'debuginfo')
+        resp.content_type = _XML
+        resp.body = ElementTree.tostring(root, encoding='utf-8', xml_declaration=True)
+    else:
+        resp.content_type = _JSON
+        resp.charset = 'UTF-8'
+        resp.body = json.dumps({'error_message': {
+            'faultcode': faultcode, 'faultstring': message, 'debuginfo': None}}
+        ).encode('utf-8')
+    return resp
+
+
+def _message_from_body(resp):
+    """A client-safe message for an error response a lower layer produced."""
+    status_cls = webob.exc.status_map.get(resp.status_int)
+    default = status_cls.explanation if status_cls else resp.status
+    if resp.content_type == _JSON:
+        try:
+            body = json.loads(resp.body)
+        except ValueError:
+            return default
+        if isinstance(body, dict):
+            error = body.get('error') or {}
+            if isinstance(error, dict) and isinstance(error.get('message'), str):
+                return error['message']
+    return default
+
+
+_KEPT_HEADERS = ('Allow', 'WWW-Authenticate', 'Retry-After', 'Location')
+
+
+class FaultMiddleware:
+    """Catch everything below; render the v2 error body for every status >= 400."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        req = webob.Request(environ)
+        try:
+            resp = req.get_response(self.app)
+        except exception.MeterdError as err:
+            resp = self._from_error(req, err)
+        except webob.exc.HTTPException as err:
+            resp = self._rerender(req, err)
+        except Exception:
+            LOG.exception('Unexpected error serving %s %s', req.method, req.path)
+            resp = error_response(req, 500, 'Internal Server Error')
+        else:
+            if resp.status_int >= 400:
+                resp = self._rerender(req, resp)
+        return resp(environ, start_response)
+
+    @staticmethod
+    def _from_error(req, err):
+        if err.code >= 500:
+            LOG.error('%s %s failed: %s', req.method, req.path, err.message)
+        else:
+            LOG.info('%s %s rejected (%d): %s', req.method, req.path, err.code, err.message)
+        return error_response(req, err.code, err.message)
+
+    @staticmethod
+    def _rerender(req, resp):
+        if resp.status_int >= 500:
+            LOG.error('%s %s answered %s', req.method, req.path, resp.status)
+        detail = getattr(resp, 'detail', None)
+        message = detail if isinstance(detail, str) and detail else _message_from_body(resp)
+        headers = [(h, resp.headers[h]) for h in _KEPT_HEADERS if h in resp.headers]
+        return error_response(req, resp.status_int, message, headers)
+
+
+def filter_factory(global_conf, **local_conf):
+    return FaultMiddleware

@@ -1,0 +1,79 @@
+"""RBAC: the telemetry:* rules with their defaults in code (spec §4.3), and authorize().
+
+Operators override any rule in the oslo.policy file ([oslo_policy] policy_file);
+``oslopolicy-sample-generator --namespace meterd`` prints the defaults.
+"""
+
+import sys
+
+from oslo_config import cfg
+from oslo_policy import policy
+
+from meterd import exception
+
+ADMIN = 'role:admin'
+
+_RULES = (
+    ('context_is_admin', ADMIN, 'Who is an administrator.'),
+    ('segregation', 'rule:context_is_admin',
+     'Who sees every project; everyone else is confined to their own project.'),
+)
+
+_API_RULES = (
+    ('telemetry:get_meters', 'GET /v2/meters', 'List meters.'),
+    ('telemetry:get_samples', 'GET /v2/meters/{meter_name} and GET /v2/samples',
+     'List samples.'),
+    ('telemetry:get_sample', 'GET /v2/samples/{sample_id}', 'Show a sample.'),
+    ('telemetry:create_samples', 'POST /v2/meters/{meter_name}', 'Add samples.'),
+    ('telemetry:compute_statistics', 'GET /v2/meters/{meter_name}/statistics',
+     'Compute statistics.'),
+    ('telemetry:get_resources', 'GET /v2/resources', 'List resources.'),
+    ('telemetry:get_resource', 'GET /v2/resources/{resource_id}', 'Show a resource.'),
+    ('telemetry:query_sample', 'POST /v2/query/samples', 'Complex query of samples.'),
+)
+
+
+def list_rules():
+    """Default rules, for oslo.policy's generators (entry point ``meterd``)."""
+    rules = [policy.RuleDefault(name, check, description=desc) for name, check, desc in _RULES]
+    for name, path, desc in _API_RULES:
+        method, _, url = path.partition(' ')
+        rules.append(policy.DocumentedRuleDefault(
+            name, '', desc, [{'method': method, 'path': url.split(' and ')[0]}]))
+    return rules
+
+
+_ENFORCERS = {}
+
+
+def _enforcer(conf):
+    enforcer = _ENFORCERS.get(id(conf))
+    if enforcer is None:
+        enforcer = policy.Enforcer(conf)
+        enforcer.register_defaults(list_rules())
+        _ENFORCERS[id(conf)] = enforcer
+    return enforcer
+
+
+def get_enforcer():
+    """For ``oslopolicy-policy-generator``: an enforcer over the command line's config."""
+    conf = cfg.ConfigOpts()
+    conf(sys.argv[1:], project='meterd')
+    return _enforcer(conf)
+
+
+def authorize(conf, ctx, rule):
+    """Check ``rule`` for the caller and settle whether it is admin (rule ``segregation``).
+
+    :raises exception.NotAuthorized: the rule denies the caller (403).
+    :raises exception.NotAuthenticated: a non-admin without a project (401):
+        "no project" must never mean "every project" (spec §4.2).
+    """
+    enforcer = _enforcer(conf)
+    creds = ctx.to_policy_values()
+    target = {'user_id': ctx.user_id, 'project_id': ctx.project_id}
+    if not enforcer.enforce(rule, target, creds):
+        raise exception.NotAuthorized()
+    ctx.is_admin = bool(enforcer.enforce('segregation', target, creds))
+    if not ctx.is_admin and not ctx.project_id:
+        raise exception.NotAuthenticated('A project is required for this request.')

@@ -1,0 +1,101 @@
+"""Every URL of the API in one table, dispatched by a routes.Mapper.
+
+A path that exists but not for the method answers 405 with ``Allow``; every
+item path also accepts a trailing slash (spec §9). Explicit ``connect`` only:
+``mapper.resource()`` would read ``disk.read.bytes`` as a format suffix.
+"""
+
+import routes
+import webob.dec
+import webob.exc
+
+from meterd.api.controllers import capabilities
+from meterd.api.controllers import meters
+from meterd.api.controllers import query
+from meterd.api.controllers import resources
+from meterd.api.controllers import samples
+from meterd.api.controllers import statistics
+from meterd.api.controllers import versions
+from meterd.api import wsgi
+
+#: path -> {method: (controller name, action)}
+ROUTES = (
+    ('/', {'GET': ('versions', 'index')}),
+    ('/v2', {'GET': ('versions', 'show')}),
+    ('/v2/capabilities', {'GET': ('capabilities', 'index')}),
+    ('/v2/meters', {'GET': ('meters', 'index')}),
+    ('/v2/meters/{meter_name}', {'GET': ('meters', 'show'), 'POST': ('meters', 'create')}),
+    ('/v2/meters/{meter_name}/statistics', {'GET': ('statistics', 'index')}),
+    ('/v2/samples', {'GET': ('samples', 'index')}),
+    ('/v2/samples/{sample_id}', {'GET': ('samples', 'show')}),
+    ('/v2/resources', {'GET': ('resources', 'index')}),
+    ('/v2/resources/{resource_id}', {'GET': ('resources', 'show')}),
+    ('/v2/query/samples', {'POST': ('query', 'samples')}),
+    ('/v2/query/alarms', {'POST': ('versions', 'alarms_gone')}),
+    ('/v2/query/alarms/history', {'POST': ('versions', 'alarms_gone')}),
+    ('/v2/alarms', {'GET': ('versions', 'alarms_gone'), 'POST': ('versions', 'alarms_gone')}),
+    ('/v2/alarms/{alarm_id:.*}', {'GET': ('versions', 'alarms_gone'),
+                                  'PUT': ('versions', 'alarms_gone'),
+                                  'POST': ('versions', 'alarms_gone'),
+                                  'DELETE': ('versions', 'alarms_gone')}),
+)
+
+#: controller name -> class, constructed once with (storage, conf).
+CONTROLLERS = {
+    'versions': versions.VersionsController,
+    'capabilities': capabilities.CapabilitiesController,
+    'meters': meters.MetersController,
+    'statistics': statistics.StatisticsController,
+    'samples': samples.SamplesController,
+    'resources': resources.ResourcesController,
+    'query': query.QueryController,
+}
+
+
+class MethodNotAllowed:
+    """Answers 405 with the methods the path does support."""
+
+    def __init__(self, allowed):
+        self.allowed = ', '.join(sorted(allowed))
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        raise webob.exc.HTTPMethodNotAllowed(headers=[('Allow', self.allowed)])
+
+
+def _variants(path):
+    return (path,) if path == '/' else (path, path + '/')
+
+
+def build_mapper(resources_by_name):
+    mapper = routes.Mapper()
+    for path, methods in ROUTES:
+        for variant in _variants(path):
+            for method, (name, action) in methods.items():
+                mapper.connect(variant, controller=resources_by_name[name], action=action,
+                               conditions={'method': [method]})
+            # Order matters: the method-less route only catches what the above did not.
+            mapper.connect(variant, controller=MethodNotAllowed(methods),
+                           action='method_not_allowed')
+    return mapper
+
+
+class API:
+    """The v2 WSGI application: match the route, hand over to the controller's Resource."""
+
+    def __init__(self, storage, conf):
+        self.storage = storage
+        controllers = {name: wsgi.Resource(cls(storage, conf))
+                       for name, cls in CONTROLLERS.items()}
+        self._mapper = build_mapper(controllers)
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        # Match on the UTF-8 decoded path so non-ASCII meter names round-trip.
+        result = self._mapper.routematch(req.path_info, environ=req.environ)
+        if not result:
+            raise webob.exc.HTTPNotFound()
+        match = dict(result[0])
+        app = match.pop('controller')
+        req.urlvars = match
+        return req.get_response(app)

@@ -1,0 +1,132 @@
+"""Request (with .context), Resource (route args -> controller action, JSON in and out)."""
+
+import itertools
+import json
+
+import webob
+import webob.dec
+import webob.exc
+
+from meterd import exception
+
+JSON_CONTENT_TYPE = 'application/json'
+_OFFERS = ['application/json', 'application/xml']
+#: Lists are encoded in chunks of about this size; small answers go in one write.
+_CHUNK = 64 * 1024
+
+
+class Request(webob.Request):
+    """A WebOb request that knows the caller's RequestContext."""
+
+    @property
+    def context(self):
+        return self.environ['meterd.context']
+
+
+def response(status):
+    """Set the success status of a controller action (default 200)."""
+    def decorator(func):
+        func.wsgi_status = status
+        return func
+    return decorator
+
+
+def _check_accept(req):
+    """406 when the client admits neither JSON nor XML (spec §5.4)."""
+    if 'Accept' not in req.headers:
+        return
+    if req.accept.best_match(_OFFERS) is None:
+        raise webob.exc.HTTPNotAcceptable()
+
+
+def read_json_body(req):
+    """The decoded JSON body, or None when there is none.
+
+    :raises webob.exc.HTTPUnsupportedMediaType: a body that is not JSON.
+    :raises exception.ClientSideError: malformed JSON.
+    """
+    if not req.body:
+        return None
+    content_type = req.content_type or JSON_CONTENT_TYPE
+    if content_type != JSON_CONTENT_TYPE and not content_type.endswith('+json'):
+        raise webob.exc.HTTPUnsupportedMediaType()
+    try:
+        return json.loads(req.body, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise exception.ClientSideError('Request is not in valid JSON format')
+
+
+def _reject_constant(name):
+    raise ValueError(f'{name} is not valid JSON')
+
+
+def dumps(value):
+    """Strict JSON: NaN and Infinity are never emitted."""
+    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(', ', ': '))
+
+
+def _iter_json_list(first, items):
+    """Encode a list lazily, in chunks, so a huge answer never sits in memory whole."""
+    buf = ['[', dumps(first)]
+    size = len(buf[1])
+    for item in items:
+        text = dumps(item)
+        buf.append(', ')
+        buf.append(text)
+        size += len(text) + 2
+        if size >= _CHUNK:
+            yield ''.join(buf).encode('utf-8')
+            buf, size = [], 0
+    buf.append(']')
+    yield ''.join(buf).encode('utf-8')
+
+
+def render(resp, result):
+    """Put ``result`` (dict, list or iterator of dicts) into ``resp`` as JSON.
+
+    An iterator is encoded lazily: one write when the answer fits in a chunk,
+    else streamed chunk by chunk so the server's memory stays flat.
+    """
+    resp.content_type = JSON_CONTENT_TYPE
+    resp.charset = 'UTF-8'
+    if isinstance(result, (dict, list)):
+        resp.body = dumps(result).encode('utf-8')
+        return
+    items = iter(result)
+    try:
+        first = next(items)
+    except StopIteration:
+        resp.body = b'[]'
+        return
+    chunks = _iter_json_list(first, items)
+    head = next(chunks)
+    try:
+        second = next(chunks)
+    except StopIteration:
+        resp.body = head
+        return
+    resp.app_iter = itertools.chain((head, second), chunks)
+
+
+class Resource:
+    """WSGI app for one controller: dispatch to the routed action, render JSON."""
+
+    def __init__(self, controller):
+        self.controller = controller
+
+    @webob.dec.wsgify(RequestClass=Request)
+    def __call__(self, req):
+        args = dict(req.urlvars)
+        action = args.pop('action')
+        args.pop('controller', None)
+        method = getattr(self.controller, action)
+        _check_accept(req)
+        if req.method in ('POST', 'PUT', 'PATCH'):
+            args['body'] = read_json_body(req)
+        result = method(req, **args)
+        resp = webob.Response(status=getattr(method, 'wsgi_status', 200))
+        if result is None:
+            resp.status = 204 if resp.status_int == 200 else resp.status_int
+            return resp
+        render(resp, result)
+        return resp

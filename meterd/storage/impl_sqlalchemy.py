@@ -1,0 +1,189 @@
+"""SQLAlchemy Core driver: the embedded SQLite default and PostgreSQL (psycopg).
+
+Reads and writes live in the ``storage.sqlalchemy`` modules; this one owns the
+engine, the schema lifecycle and the translation of database errors.
+"""
+
+import contextlib
+import os
+import time
+import urllib.parse
+
+from oslo_log import log
+import re2
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+
+from meterd import exception
+from meterd import storage
+from meterd.storage import base
+from meterd.storage.sqlalchemy import tables
+
+LOG = log.getLogger(__name__)
+
+
+def _sqlite_regexp(pattern, value):
+    """REGEXP for SQLite with a linear-time engine (no catastrophic backtracking)."""
+    if value is None or pattern is None:
+        return None
+    try:
+        return re2.search(pattern, str(value)) is not None
+    except re2.error:
+        return False
+
+
+def _normalise_url(url):
+    """``postgresql://`` means psycopg 3 here; SQLite paths get their directory created."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == 'postgresql':
+        return 'postgresql+psycopg' + url[len('postgresql'):]
+    if parts.scheme == 'sqlite':
+        path = url[len('sqlite:///'):]
+        if path and path != ':memory:':
+            directory = os.path.dirname(path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+    return url
+
+
+class Connection(base.Connection):
+    """One engine per API process; a small connection pool shared by its green threads."""
+
+    CAPABILITIES = base.merge_capabilities(base.BASE_CAPABILITIES, base.FULL_CAPABILITIES)
+    STORAGE_CAPABILITIES = {'storage': {'production_ready': True}}
+
+    def __init__(self, url, conf):
+        self.conf = conf
+        self._url = url
+        self.engine = self._create_engine(_normalise_url(url), conf)
+        self.dialect = self.engine.dialect.name
+        self._connect_with_retries(conf.database.max_retries, conf.database.retry_interval)
+        self.upgrade()
+
+    # -- engine and schema ------------------------------------------------
+
+    def _create_engine(self, url, conf):
+        db = conf.database
+        if url.startswith('sqlite'):
+            engine = sa.create_engine(
+                url, pool_size=db.pool_size, max_overflow=db.pool_size,
+                poolclass=sa.pool.QueuePool,
+                connect_args={'check_same_thread': False, 'timeout': 30,
+                              'isolation_level': None})
+            synchronous = db.sqlite_synchronous
+            cache_kib = db.sqlite_cache_size_kib
+
+            @event.listens_for(engine, 'connect')
+            def _on_connect(dbapi_conn, _record):
+                cur = dbapi_conn.cursor()
+                cur.execute('PRAGMA journal_mode=WAL')
+                cur.execute(f'PRAGMA synchronous={synchronous}')
+                cur.execute('PRAGMA foreign_keys=ON')
+                cur.execute('PRAGMA busy_timeout=30000')
+                cur.execute(f'PRAGMA cache_size=-{int(cache_kib)}')
+                cur.execute('PRAGMA temp_store=MEMORY')
+                cur.close()
+                dbapi_conn.create_function('regexp', 2, _sqlite_regexp, deterministic=True)
+
+            # pysqlite's own transaction handling defers BEGIN; take it over so
+            # a write transaction starts with BEGIN IMMEDIATE (no upgrade deadlocks).
+            @event.listens_for(engine, 'begin')
+            def _on_begin(conn):
+                conn.exec_driver_sql('BEGIN IMMEDIATE' if conn.info.get('write')
+                                     else 'BEGIN')
+
+            return engine
+        return sa.create_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
+                                pool_pre_ping=True)
+
+    def _connect_with_retries(self, max_retries, interval):
+        attempt = 0
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql('SELECT 1')
+                return
+            except sa_exc.DBAPIError as err:
+                attempt += 1
+                if max_retries != -1 and attempt > max_retries:
+                    raise exception.StorageUnavailable() from err
+                wait = min(interval * 2 ** (attempt - 1), 30.0)
+                LOG.warning('Database %s unreachable (attempt %d); retrying in %.1fs',
+                            storage.mask_url(self._url), attempt, wait)
+                time.sleep(wait)
+
+    def upgrade(self):
+        with self.begin(write=True) as conn:
+            if self.dialect == 'postgresql':
+                # Several workers may start at once: serialise schema creation.
+                conn.exec_driver_sql('SELECT pg_advisory_xact_lock(727365)')
+            tables.metadata.create_all(conn, checkfirst=True)
+            current = conn.execute(sa.select(sa.func.max(tables.schema_version.c.version)))
+            if (current.scalar() or 0) < tables.SCHEMA_VERSION:
+                conn.execute(tables.schema_version.insert().values(
+                    version=tables.SCHEMA_VERSION))
+
+    def clear(self):
+        with self.begin(write=True) as conn:
+            for table in (tables.samples, tables.meter_resources, tables.resources,
+                          tables.meters):
+                conn.execute(table.delete())
+
+    def close(self):
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def begin(self, write=False):
+        """A transaction; ``write`` takes SQLite's write lock up front."""
+        with self.translate_errors():
+            with self.engine.connect() as conn:
+                conn.info['write'] = write
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    conn.info['write'] = False
+
+    @contextlib.contextmanager
+    def translate_errors(self):
+        """Database library errors -> MeterdError at the driver boundary."""
+        try:
+            yield
+        except sa_exc.OperationalError as err:
+            LOG.error('Database operation failed on %s: %s',
+                      storage.mask_url(self._url), type(err.orig).__name__)
+            raise exception.StorageUnavailable() from err
+        except sa_exc.InterfaceError as err:
+            raise exception.StorageUnavailable() from err
+        except sa_exc.IntegrityError as err:
+            raise exception.Conflict('The data conflicts with stored data.') from err
+
+    # -- metering reads and writes (the metering API issue) ----------------
+
+    def record_samples(self, samples):
+        raise NotImplementedError
+
+    def get_samples(self, sample_filter, limit=None):
+        raise NotImplementedError
+
+    def get_meters(self, sample_filter, limit=None, unique=False):
+        raise NotImplementedError
+
+    def get_resources(self, sample_filter, limit=None):
+        raise NotImplementedError
+
+    def get_meter_names_by_resource(self, resource_ids):
+        raise NotImplementedError
+
+    def clear_expired_metering_data(self, ttl):
+        raise NotImplementedError
+
+    # -- statistics and complex query (the statistics issue) ---------------
+
+    def get_meter_statistics(self, sample_filter, period=None, groupby=(),
+                             aggregates=(), limit=None):
+        raise NotImplementedError
+
+    def query_samples(self, filter_expr=None, orderby=None, limit=None):
+        raise NotImplementedError

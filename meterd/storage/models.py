@@ -1,0 +1,71 @@
+"""Storage-layer models: what drivers return and the API renders (spec §10).
+
+Timestamps are naive datetimes in UTC throughout; drivers convert at their edge.
+Metadata is the nested object as stored (dotted keys already split, §9.4).
+"""
+
+import dataclasses
+import datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    source: str
+    counter_name: str
+    counter_type: str
+    counter_unit: str
+    counter_volume: float
+    user_id: str | None
+    project_id: str | None
+    resource_id: str
+    timestamp: datetime.datetime
+    resource_metadata: dict
+    message_id: str
+    message_signature: str = ''
+    recorded_at: datetime.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Meter:
+    name: str
+    type: str
+    unit: str
+    resource_id: str | None
+    project_id: str | None
+    user_id: str | None
+    source: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    resource_id: str
+    project_id: str | None
+    user_id: str | None
+    source: str | None
+    first_sample_timestamp: datetime.datetime | None
+    last_sample_timestamp: datetime.datetime | None
+    metadata: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Statistics:
+    """One partition (unit, period bucket, group) of a statistics request.
+
+    Standard fields left ``None`` were not computed and are omitted on the
+    wire; ``aggregate`` is ``None`` unless selectable aggregates were asked for.
+    ``duration_*`` are the raw min/max timestamps; the API clamps them.
+    """
+
+    unit: str
+    period: int
+    period_start: datetime.datetime
+    period_end: datetime.datetime
+    duration_start: datetime.datetime | None
+    duration_end: datetime.datetime | None
+    groupby: dict | None = None
+    count: int | None = None
+    min: float | None = None
+    max: float | None = None
+    sum: float | None = None
+    avg: float | None = None
+    aggregate: dict | None = None

@@ -1,0 +1,1 @@
+"""Building blocks of the SQLAlchemy Core driver (tables, filters, statistics, queries)."""

@@ -1,0 +1,85 @@
+"""The SQL schema, designed for the metering workload (spec §11 was the starting point).
+
+Timestamps are BIGINT microseconds since the epoch (UTC): exact, cheap to
+index, and period buckets become integer arithmetic in one GROUP BY.
+Samples are keyed by an integer (no random-UUID unique index on the insert
+path); ``meter_resources`` and ``resources`` are kept current at ingest so
+listing meters and resources never scans samples.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData()
+
+#: JSON document column: JSONB on PostgreSQL, JSON text on SQLite.
+JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
+BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
+meters = sa.Table(
+    'meters', metadata,
+    sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column('name', sa.Text, nullable=False),
+    sa.Column('type', sa.Text, nullable=False),
+    sa.Column('unit', sa.Text, nullable=False),
+    sa.UniqueConstraint('name', 'type', 'unit', name='uq_meters_name_type_unit'),
+)
+
+samples = sa.Table(
+    'samples', metadata,
+    sa.Column('id', BigId, primary_key=True, autoincrement=True),
+    sa.Column('meter_id', sa.Integer, sa.ForeignKey('meters.id'), nullable=False),
+    sa.Column('resource_id', sa.Text, nullable=False),
+    sa.Column('user_id', sa.Text),
+    sa.Column('project_id', sa.Text),
+    sa.Column('source', sa.Text),
+    sa.Column('volume', sa.Float, nullable=False),
+    sa.Column('timestamp', sa.BigInteger, nullable=False),
+    sa.Column('recorded_at', sa.BigInteger),
+    sa.Column('message_id', sa.Text, nullable=False),
+    sa.Column('message_signature', sa.Text),
+    sa.Column('metadata', JSONDoc),
+    sa.Index('ix_samples_meter_timestamp', 'meter_id', 'timestamp'),
+    sa.Index('ix_samples_resource_meter_timestamp', 'resource_id', 'meter_id', 'timestamp'),
+    sa.Index('ix_samples_project_meter_timestamp', 'project_id', 'meter_id', 'timestamp'),
+    sa.Index('ix_samples_timestamp', 'timestamp'),
+    sa.Index('ix_samples_message_id', 'message_id'),
+)
+
+#: One row per (resource, meter): the pair's most recently stored sample (§9.2).
+meter_resources = sa.Table(
+    'meter_resources', metadata,
+    sa.Column('resource_id', sa.Text, primary_key=True),
+    sa.Column('meter_id', sa.Integer, sa.ForeignKey('meters.id'), primary_key=True),
+    sa.Column('user_id', sa.Text),
+    sa.Column('project_id', sa.Text),
+    sa.Column('source', sa.Text),
+    sa.Column('metadata', JSONDoc),
+    sa.Column('last_sample_id', sa.BigInteger, nullable=False),
+    sa.Index('ix_meter_resources_meter', 'meter_id'),
+    sa.Index('ix_meter_resources_project', 'project_id'),
+)
+
+#: One row per resource: first/last timestamps over all its samples, owner
+#: and metadata of the sample with the greatest timestamp (§9.7).
+resources = sa.Table(
+    'resources', metadata,
+    sa.Column('resource_id', sa.Text, primary_key=True),
+    sa.Column('user_id', sa.Text),
+    sa.Column('project_id', sa.Text),
+    sa.Column('source', sa.Text),
+    sa.Column('metadata', JSONDoc),
+    sa.Column('first_sample_timestamp', sa.BigInteger, nullable=False),
+    sa.Column('last_sample_timestamp', sa.BigInteger, nullable=False),
+    sa.Column('last_sample_id', sa.BigInteger, nullable=False),
+    sa.Index('ix_resources_last', 'last_sample_timestamp'),
+    sa.Index('ix_resources_project_last', 'project_id', 'last_sample_timestamp'),
+)
+
+#: Schema generations; ``upgrade()`` records the one it brought the database to.
+schema_version = sa.Table(
+    'schema_version', metadata,
+    sa.Column('version', sa.Integer, primary_key=True),
+)
+
+SCHEMA_VERSION = 1

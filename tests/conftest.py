@@ -1,0 +1,56 @@
+"""Shared fixtures: a ConfigOpts per test, the shipped paste app over a real database."""
+
+import os
+
+import pytest
+import webtest
+
+from meterd.api import app as api_app
+from meterd import service
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASTE_FILE = os.path.join(ROOT, 'etc', 'api-paste.ini')
+
+
+def make_conf(tmp_path, **groups):
+    """A ConfigOpts as prepare_service builds it, with ``{group: {opt: value}}`` overrides."""
+    conf = service.prepare_service(argv=[], config_files=[])
+    conf.set_override('state_path', str(tmp_path))
+    for group, values in groups.items():
+        for name, value in values.items():
+            conf.set_override(name, value, group=None if group == 'DEFAULT' else group)
+    return conf
+
+
+@pytest.fixture
+def conf_factory(tmp_path):
+    return lambda **groups: make_conf(tmp_path, **groups)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f'sqlite:///{tmp_path}/meterd.db'
+
+
+@pytest.fixture
+def make_app(tmp_path, sqlite_url):
+    """Build ``webtest.TestApp`` over the shipped paste file; kwargs are conf overrides."""
+    def _make(auth_strategy='noauth', connection=None, paste_file=PASTE_FILE, **groups):
+        api = dict(groups.pop('api', {}), auth_strategy=auth_strategy)
+        database = dict(groups.pop('database', {}), connection=connection or sqlite_url)
+        conf = make_conf(tmp_path, api=api, database=database, **groups)
+        return webtest.TestApp(api_app.load_app(conf, paste_file=paste_file))
+    return _make
+
+
+ADMIN = {'X-User-Id': 'admin-user', 'X-Project-Id': 'admin-project', 'X-Roles': 'admin'}
+
+
+def member_headers(project='project-a', user='user-a'):
+    return {'X-User-Id': user, 'X-Project-Id': project, 'X-Roles': 'member'}
+
+
+@pytest.fixture
+def app(make_app):
+    """The noauth pipeline over a fresh SQLite file."""
+    return make_app()
