@@ -14,5 +14,5 @@ class CapabilitiesController:
         }
 
     def index(self, req):
-        validation.reject_unknown_params(req, allowed=())
+        validation.reject_unknown_params(validation.request_args(req), allowed=())
         return self._document
