@@ -1,5 +1,6 @@
 """prepare_service: build the ConfigOpts every console script and test starts from."""
 
+import re
 import sys
 
 from oslo_config import cfg
@@ -14,18 +15,78 @@ _QUIET_LOGGERS = ['stevedore=WARN', 'routes=WARN', 'keystonemiddleware=INFO',
                   'keystoneauth=WARN', 'urllib3=WARN', 'oslo_policy=WARN',
                   'sqlalchemy=WARN', 'pymongo=WARN', 'eventlet.wsgi.server=INFO']
 
+_LOCATION = re.compile(r"detail='([^']*)'")
+
+
+class ConfigurationError(SystemExit):
+    """A bad configuration at start-up: one clear line on stderr, no traceback."""
+
+    def __init__(self, message):
+        print(f'{_prog()}: configuration error: {message}', file=sys.stderr)
+        super().__init__(2)
+
+
+def _prog():
+    return (sys.argv[0].rsplit('/', 1)[-1] if sys.argv and sys.argv[0] else 'meterd')
+
+
+def _describe(group, name, err):
+    """``[api] port: invalid value in FILE: reason`` from oslo.config's message."""
+    text = str(err)
+    reason = text.split(' is not valid: ', 1)[-1]
+    where = _LOCATION.search(text)
+    place = f' in {where.group(1)}' if where and where.group(1) else ''
+    return f'[{group}] {name}: invalid value{place}: {reason}'
+
+
+def validate(conf):
+    """Read every registered option once so a bad value fails now, naming the option.
+
+    oslo.config converts values lazily; without this, a typo in a rarely read
+    option would surface as a traceback in the middle of serving requests.
+
+    :raises ConfigurationError: listing every invalid option.
+    """
+    problems = []
+    for name in conf:
+        try:
+            value = conf[name]
+        except (cfg.ConfigFileValueError, ValueError) as err:
+            problems.append(_describe('DEFAULT', name, err))
+            continue
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            for opt_name in value:
+                try:
+                    value[opt_name]
+                except (cfg.ConfigFileValueError, ValueError) as err:
+                    problems.append(_describe(name, opt_name, err))
+    if problems:
+        raise ConfigurationError('; '.join(problems))
+
 
 def prepare_service(argv=None, config_files=None, description=None):
-    """Register every option, parse argv and config files, set up oslo.log.
+    """Register every option, parse argv and config files, validate, set up oslo.log.
 
-    :raises SystemExit: on a bad option value, naming the option (oslo.config).
+    :param config_files: the files to read; None means oslo.config's defaults
+        (``~/.meterd/meterd.conf``, ``~/meterd.conf``, ``/etc/meterd/meterd.conf``,
+        ``/etc/meterd.conf`` and the ``meterd.conf.d`` directories), overridden
+        by ``--config-file`` / ``--config-dir`` on the command line.
+    :raises ConfigurationError: (a SystemExit) a missing file or a bad value;
+        the message names the file or the option.
     """
     conf = cfg.ConfigOpts()
     log.register_options(conf)
     opts.register_opts(conf)
     log.set_defaults(default_log_levels=log.get_default_log_levels() + _QUIET_LOGGERS)
     argv = sys.argv[1:] if argv is None else argv
-    conf(argv, project='meterd', prog=None, description=description,
-         default_config_files=config_files, validate_default_values=True)
+    try:
+        conf(argv, project='meterd', description=description,
+             default_config_files=config_files, validate_default_values=True)
+    except cfg.ConfigFilesNotFoundError as err:
+        raise ConfigurationError(f'cannot read {", ".join(err.config_files)}') from None
+    except (cfg.ConfigFileParseError, cfg.ConfigFileValueError,
+            cfg.RequiredOptError) as err:
+        raise ConfigurationError(str(err)) from None
+    validate(conf)
     log.setup(conf, 'meterd')
     return conf

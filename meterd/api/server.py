@@ -1,42 +1,60 @@
 """The eventlet WSGI server: listener, green pool, worker processes, graceful stop.
 
-The only module that uses eventlet.wsgi. SIGTERM stops accepting, lets
-in-flight requests finish (bounded by graceful_shutdown_timeout) and exits 0.
+The only module that uses eventlet.wsgi. SIGTERM (or SIGINT) closes the
+listening socket, lets in-flight requests finish (bounded by
+``graceful_shutdown_timeout``) and exits 0. With ``workers > 1`` the parent
+forks that many workers sharing the socket and restarts any that dies.
 """
 
 import errno
+import ipaddress
 import os
 import signal
 import socket
-import sys
-import time
+import warnings
 
-import eventlet
-import eventlet.wsgi
-from oslo_config import cfg
-from oslo_log import log
+# eventlet is deprecated upstream but still the server this service is built
+# on; its import-time notice would only alarm operators on every start.
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+
+import eventlet  # noqa: E402
+import eventlet.wsgi  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+from oslo_log import log  # noqa: E402
+
+from meterd import exception  # noqa: E402
 
 LOG = log.getLogger(__name__)
+ACCESS_LOG = log.getLogger('meterd.api.access')
 
 GROUP = 'api'
 OPTS = [
     cfg.HostAddressOpt('host', default='127.0.0.1',
-                       help='Address the API listens on.'),
+                       help='Address the API listens on. 127.0.0.1 keeps it local; use '
+                            '0.0.0.0 (or ::) to serve other machines.'),
     cfg.PortOpt('port', default=8777, help='TCP port the API listens on.'),
     cfg.IntOpt('workers', default=1, min=1, max=256,
                help='API processes sharing the listening socket; above 1, a parent '
-                    'process supervises the workers.'),
+                    'process supervises the workers and restarts any that dies. Each '
+                    'serves up to max_concurrent_requests requests at a time.'),
     cfg.IntOpt('max_concurrent_requests', default=256, min=1,
-               help='Green threads per worker serving requests concurrently.'),
+               help='Green threads per worker serving connections concurrently.'),
     cfg.IntOpt('client_socket_timeout', default=60, min=0,
-               help='Seconds a client connection may stay idle (or send its request '
-                    'slowly) before it is closed; 0 waits forever.'),
+               help='Seconds a client connection may stay idle between requests (or '
+                    'take to send one) before it is closed; 0 waits forever.'),
     cfg.IntOpt('graceful_shutdown_timeout', default=30, min=0,
-               help='Seconds in-flight requests get to finish after SIGTERM.'),
+               help='Seconds in-flight requests get to finish after SIGTERM before they '
+                    'are cut off; 0 waits for them however long they take.'),
+    cfg.IntOpt('backlog', default=1024, min=1,
+               help='Connections the kernel queues while every worker is busy.'),
     cfg.BoolOpt('noauth_allow_remote', default=False,
-                help='Allow auth_strategy=noauth on a non-loopback address. noauth trusts '
+                help='Allow auth_strategy=noauth on a non-loopback host. noauth trusts '
                      'identity headers as sent: only for closed networks.'),
 ]
+
+#: eventlet's access line; the request id comes from the log context (see fault.py).
+ACCESS_LOG_FORMAT = ('%(client_ip)s "%(request_line)s" status: %(status_code)s '
+                     'len: %(body_length)s time: %(wall_seconds).4f')
 
 
 def register_opts(conf):
@@ -48,95 +66,174 @@ def list_opts():
 
 
 class _AccessLog:
-    """eventlet.wsgi's log sink, routed through oslo.log (one line per request)."""
+    """eventlet.wsgi's log sink, routed through oslo.log: one INFO line per request."""
 
-    def __init__(self, logger):
-        self._logger = logger
+    def info(self, message, *args):
+        ACCESS_LOG.info(message, *args)
 
-    def write(self, message):
-        self._logger.info(message.rstrip())
+    def debug(self, message, *args):
+        ACCESS_LOG.debug(message, *args)
+
+    def error(self, message, *args):
+        ACCESS_LOG.error(message, *args)
+
+    def write(self, message, *args):
+        ACCESS_LOG.info(message.rstrip(), *args)
+
+
+def _is_loopback(host):
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(conf):
+    """Warn about noauth; refuse it on a non-loopback host unless explicitly allowed.
+
+    :raises exception.ConfigError: noauth on a public address.
+    """
+    if conf.api.auth_strategy != 'noauth':
+        return
+    LOG.warning('auth_strategy=noauth: X-User-Id, X-Project-Id and X-Roles are trusted '
+                'as sent; use it only on closed networks')
+    if not _is_loopback(conf.api.host) and not conf.api.noauth_allow_remote:
+        raise exception.ConfigError(
+            f'[api] auth_strategy=noauth refuses to listen on {conf.api.host}; bind to a '
+            'loopback address or set [api] noauth_allow_remote = true')
 
 
 def listen(conf):
-    sock = eventlet.listen((conf.api.host, conf.api.port),
-                           family=socket.AF_INET6 if ':' in conf.api.host else socket.AF_INET,
-                           backlog=1024, reuse_port=False)
+    """Bind the listening socket.
+
+    TCP_NODELAY is set on the listener so every accepted connection inherits
+    it: a response eventlet writes in two pieces (headers buffered, a large
+    body after them) must not wait for the client's delayed ACK (Nagle).
+    """
+    family = socket.AF_INET6 if ':' in conf.api.host else socket.AF_INET
+    sock = eventlet.listen((conf.api.host, conf.api.port), family=family,
+                           backlog=conf.api.backlog)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 
 
 class Server:
-    """Serve ``app`` on ``sock`` in this process until stop() or SIGTERM."""
+    """Serve ``app`` on ``sock`` in this process until stop()."""
 
     def __init__(self, conf, app, sock):
         self.conf = conf
         self.app = app
         self.sock = sock
         self.pool = eventlet.GreenPool(conf.api.max_concurrent_requests)
-        self._server_thread = None
+        self._thread = None
 
     def run(self):
-        timeout = self.conf.api.client_socket_timeout or None
-        self._server_thread = eventlet.spawn(
+        """Serve until stop(); returns once in-flight requests are done."""
+        self._thread = eventlet.spawn(
             eventlet.wsgi.server, self.sock, self.app, custom_pool=self.pool,
-            log=_AccessLog(log.getLogger('meterd.api.access')),
-            log_format='%(client_ip)s "%(request_line)s" %(status_code)s %(body_length)s '
-                       '%(wall_seconds).4f',
-            socket_timeout=timeout, keepalive=True, debug=False,
-            max_size=self.conf.api.max_concurrent_requests)
+            log=_AccessLog(), log_format=ACCESS_LOG_FORMAT,
+            socket_timeout=self.conf.api.client_socket_timeout or None,
+            keepalive=True, debug=False, log_x_forwarded_for=False)
         try:
-            self._server_thread.wait()
+            self._thread.wait()
         except eventlet.greenlet.GreenletExit:
             pass
-        # Let in-flight requests finish before the process exits.
-        deadline = time.monotonic() + self.conf.api.graceful_shutdown_timeout
-        while self.pool.running() and time.monotonic() < deadline:
-            eventlet.sleep(0.05)
 
     def stop(self):
-        if self._server_thread is not None:
-            self._server_thread.kill()
+        """Stop accepting; in-flight requests finish within graceful_shutdown_timeout.
+
+        eventlet closes idle keep-alive connections and ends busy ones after
+        their current request; run() returns when the pool is empty.
+        """
+        if self._thread is None or self._thread.dead:
+            return
+        busy = self.pool.running()
+        LOG.info('Stopping: no new connections; %d connection(s) still open', busy)
+        self._thread.kill()
+        # Refuse new connections now instead of leaving them in the backlog.
+        self.sock.close()
+        grace = self.conf.api.graceful_shutdown_timeout
+        if grace:
+            eventlet.spawn_after(grace, self._cut_off)
+
+    def _cut_off(self):
+        if self.pool.running():
+            LOG.warning('%d request(s) still running after graceful_shutdown_timeout; '
+                        'closing them', self.pool.running())
+            for thread in list(self.pool.coroutines_running):
+                thread.kill()
 
 
 def serve(conf, app):
-    """Run the API in the foreground; fork workers when [api] workers > 1."""
+    """Run the API in the foreground until SIGTERM/SIGINT; fork when [api] workers > 1."""
     sock = listen(conf)
-    LOG.info('meterd-api listening on %s:%d (%d worker(s), auth=%s)', conf.api.host,
-             conf.api.port, conf.api.workers, conf.api.auth_strategy)
+    host, port = sock.getsockname()[:2]
+    LOG.info('meterd-api listening on %s:%d (%d worker(s), auth_strategy=%s)',
+             host, port, conf.api.workers, conf.api.auth_strategy)
     if conf.api.workers == 1:
         _serve_one(conf, app, sock)
-        return
+    else:
+        _supervise(conf, app, sock)
+    LOG.info('meterd-api stopped')
+
+
+def _serve_one(conf, app, sock):
+    server = Server(conf, app, sock)
+
+    def _stop(signum, _frame):
+        LOG.info('Signal %d received', signum)
+        eventlet.spawn_n(server.stop)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.run()
+
+
+def _supervise(conf, app, sock):
+    """Parent of the workers: keep ``workers`` children alive; forward SIGTERM."""
     children = set()
     stopping = False
 
-    def _term(signum, frame):
+    def _stop(signum, _frame):
         nonlocal stopping
+        if stopping:
+            return
         stopping = True
+        LOG.info('Signal %d received; stopping %d worker(s)', signum, len(children))
+        # The workers keep their own copy of the socket until they are done.
+        sock.close()
         for pid in children:
             _kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, _term)
-    signal.signal(signal.SIGINT, _term)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     while True:
         while not stopping and len(children) < conf.api.workers:
             pid = os.fork()
             if pid == 0:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                _serve_one(conf, app, sock)
-                os._exit(0)
+                code = 0
+                try:
+                    _serve_one(conf, app, sock)
+                except BaseException:
+                    LOG.exception('Worker %d failed', os.getpid())
+                    code = 1
+                finally:
+                    os._exit(code)
             children.add(pid)
+            LOG.info('Started worker %d', pid)
         try:
             pid, status = os.wait()
         except ChildProcessError:
             break
-        except InterruptedError:
-            continue
         children.discard(pid)
         if not stopping:
             LOG.error('Worker %d exited (status %d); starting another', pid, status)
+            # Do not spin when a worker dies at once, again and again.
+            eventlet.sleep(1)
         elif not children:
             break
-    LOG.info('meterd-api stopped')
 
 
 def _kill(pid, sig):
@@ -145,16 +242,3 @@ def _kill(pid, sig):
     except OSError as err:
         if err.errno != errno.ESRCH:
             raise
-
-
-def _serve_one(conf, app, sock):
-    server = Server(conf, app, sock)
-
-    def _term(signum, frame):
-        LOG.info('Signal %d: no new connections; finishing in-flight requests', signum)
-        eventlet.spawn_n(server.stop)
-
-    signal.signal(signal.SIGTERM, _term)
-    signal.signal(signal.SIGINT, _term)
-    server.run()
-    sys.stdout.flush()

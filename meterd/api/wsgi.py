@@ -1,7 +1,12 @@
-"""Request (with .context), Resource (route args -> controller action, JSON in and out)."""
+"""Request (with .context), Resource (route args -> controller action, JSON in and out).
+
+Also the WSGI entry point for uwsgi or gunicorn: ``meterd.api.wsgi:application``.
+"""
 
 import itertools
 import json
+import os
+import threading
 
 import webob
 import webob.dec
@@ -130,3 +135,32 @@ class Resource:
             return resp
         render(resp, result)
         return resp
+
+
+_APPLICATION = []
+_APPLICATION_LOCK = threading.Lock()
+
+
+def __getattr__(name):
+    """``application``: the pipeline for uwsgi/gunicorn, built on first access.
+
+    Reads ``$METERD_CONFIG_FILE`` when set, else the default config locations
+    (``/etc/meterd/meterd.conf``, ...). Lazy so that importing this module (the
+    router does) never parses configuration or opens the database.
+    """
+    if name != 'application':
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    with _APPLICATION_LOCK:
+        if not _APPLICATION:
+            _APPLICATION.append(_build_application())
+    return _APPLICATION[0]
+
+
+def _build_application():
+    # Imported here: meterd.api.app imports the router, which imports this module.
+    from meterd.api import app as api_app
+    from meterd import service
+
+    config_file = os.environ.get('METERD_CONFIG_FILE')
+    conf = service.prepare_service(argv=[], config_files=[config_file] if config_file else None)
+    return api_app.load_app(conf)

@@ -18,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from meterd import exception
 from meterd import storage
 from meterd.storage import base
+from meterd.storage.sqlalchemy import expiry
 from meterd.storage.sqlalchemy import tables
 
 LOG = log.getLogger(__name__)
@@ -177,7 +178,21 @@ class Connection(base.Connection):
         raise NotImplementedError
 
     def clear_expired_metering_data(self, ttl):
-        raise NotImplementedError
+        cutoff = expiry.cutoff_micros(ttl)
+        removed = 0
+        while True:
+            with self.begin(write=True) as conn:
+                batch = expiry.delete_samples(conn, cutoff)
+            removed += batch
+            if batch < expiry.BATCH:
+                break
+        with self.begin(write=True) as conn:
+            if self.dialect == 'postgresql':
+                # No sample may arrive for a row while it is pruned (SQLite's
+                # BEGIN IMMEDIATE already serialises writers).
+                conn.exec_driver_sql('LOCK TABLE samples IN SHARE MODE')
+            expiry.prune(conn, cutoff)
+        return removed
 
     # -- statistics and complex query (the statistics issue) ---------------
 

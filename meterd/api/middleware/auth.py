@@ -62,8 +62,7 @@ def _context_from_headers(req):
         user_id=req.headers.get('X-User-Id') or None,
         project_id=req.headers.get('X-Project-Id') or None,
         roles=_roles(req.headers.get('X-Roles')),
-        request_id=req.environ.get('openstack.request_id'),
-        overwrite=False)
+        request_id=req.environ.get('openstack.request_id'))
 
 
 def token_file_path(conf):
@@ -144,7 +143,7 @@ class TokenAuth:
         req.environ['meterd.context'] = context.RequestContext(
             user_id=identity['user_id'], project_id=identity['project_id'],
             roles=identity['roles'], auth_token=token,
-            request_id=req.environ.get('openstack.request_id'), overwrite=False)
+            request_id=req.environ.get('openstack.request_id'))
         return req.get_response(self.app)
 
 

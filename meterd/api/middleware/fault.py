@@ -1,7 +1,8 @@
 """Every error below this filter becomes the v2 error body (spec §5): JSON, or XML on request.
 
 Sits right after ``request_id`` so even auth failures and oversized bodies
-get the same body. Nothing else maps errors to HTTP. Unexpected exceptions
+get the same body, and so it can bind the request id to the log context
+first. Nothing else maps errors to HTTP. Unexpected exceptions
 are logged once with their traceback and answered with a generic 500.
 """
 
@@ -12,6 +13,7 @@ from oslo_log import log
 import webob
 import webob.exc
 
+from meterd import context
 from meterd import exception
 
 LOG = log.getLogger(__name__)
@@ -82,10 +84,18 @@ def error_response(req, status, message, headers=None):
     return resp
 
 
-def _message_from_body(resp):
+def _default_message(req, status):
+    """WebOb's explanation of ``status``, on one line; 405 names the method."""
+    if status == 405:
+        return f'The method {req.method} is not allowed for this resource.'
+    status_cls = webob.exc.status_map.get(status)
+    explanation = getattr(status_cls, 'explanation', '') if status_cls else ''
+    return ' '.join(explanation.split()) or webob.Response(status=status).status
+
+
+def _message_from_body(req, resp):
     """A client-safe message for an error response a lower layer produced."""
-    status_cls = webob.exc.status_map.get(resp.status_int)
-    default = status_cls.explanation if status_cls else resp.status
+    default = _default_message(req, resp.status_int)
     if resp.content_type == _JSON:
         try:
             body = json.loads(resp.body)
@@ -108,6 +118,9 @@ class FaultMiddleware:
         self.app = app
 
     def __call__(self, environ, start_response):
+        # Every line logged for this request, the access line included, carries
+        # its id, even when auth rejects it before any identity is known.
+        context.RequestContext(request_id=environ.get('openstack.request_id'))
         req = webob.Request(environ)
         try:
             resp = req.get_response(self.app)
@@ -136,7 +149,8 @@ class FaultMiddleware:
         if resp.status_int >= 500:
             LOG.error('%s %s answered %s', req.method, req.path, resp.status)
         detail = getattr(resp, 'detail', None)
-        message = detail if isinstance(detail, str) and detail else _message_from_body(resp)
+        message = (detail if isinstance(detail, str) and detail
+                   else _message_from_body(req, resp))
         headers = [(h, resp.headers[h]) for h in _KEPT_HEADERS if h in resp.headers]
         return error_response(req, resp.status_int, message, headers)
 
