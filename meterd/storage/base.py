@@ -165,20 +165,60 @@ class Connection(abc.ABC):
         :param limit: return at most this many partitions (the caller passes
             its cap + 1 to detect an oversized answer).
         :returns: list of ``models.Statistics`` ordered by period_start, then
-            unit, then group values ascending.
+            unit, then group values ascending (in ``groupby`` order, null
+            first, text in code-point order).
+        :raises exception.ClientSideError: ``Invalid period <p>: date value out
+            of range`` when a bucket would end after 9999-12-31T23:59:59.999999.
+
+        Partitions: the meter's unit, the bucket and the groupby values; one
+        entry per non-empty partition. With ``period`` the bucket of a sample
+        at t is floor((t - anchor) / period); ``period_start`` = anchor +
+        k * period, ``period_end`` = period_start + period; the anchor is the
+        same for every group. Without it ``period`` is 0 and period_start /
+        period_end are the partition's earliest / latest sample timestamps.
+        ``duration_start`` / ``duration_end`` are always the partition's
+        earliest / latest timestamps, unclamped (the API clamps them).
+        Groupby values are text: ids and source as stored; a metadata value
+        rendered as str() of its JSON value (``'m1.tiny'``, ``'2'``,
+        ``'1.5'``, ``'True'``; objects and lists as JSON with sorted keys);
+        a missing key and a JSON null both give None (one null group).
+        Without ``aggregates`` count (int), min, max, sum, avg (floats) are
+        set and ``aggregate`` is None. With them only the requested standard
+        functions are set, and ``aggregate`` maps each ``Aggregate.key`` to a
+        float: ``count`` as a float, ``stddev`` the population standard
+        deviation (0.0 for one sample), ``cardinality/<field>`` the number of
+        distinct non-null values of the field.
         """
 
     @abc.abstractmethod
     def query_samples(self, filter_expr=None, orderby=None, limit=None):
         """Samples matching a complex-query filter (spec §9.8).
 
-        :param filter_expr: validated tree of one-key dicts: ``{"and": [..]}``,
-            ``{"or": [..]}``, ``{"not": node}``, ``{op: {field: value}}`` with op
-            in ``= != < <= > >= =~`` and ``{"in": {field: [values]}}``. Fields
-            are model names (``counter_name``, ``counter_volume``, ``user_id``,
-            ``timestamp``, ...) or ``resource_metadata.<path>``; timestamp
-            values are naive UTC datetimes.
-        :param orderby: list of ``(field, 'asc'|'desc')``; default newest first.
+        :param filter_expr: validated tree of one-key dicts, or None for all:
+            ``{"and": [n, n, ..]}`` and ``{"or": [n, n, ..]}`` (two or more
+            operands), ``{"not": n}``, ``{op: {field: value}}`` with op one of
+            ``= != < <= > >= =~`` (lower case, ``=<``/``=>`` already mapped),
+            and ``{"in": {field: [value, ..]}}`` (one or more values).
+            Fields are model names: ``counter_name``, ``counter_type``,
+            ``counter_unit``, ``source``, ``user_id``, ``project_id``,
+            ``resource_id``, ``message_id``, ``message_signature`` (values
+            str), ``counter_volume`` (float), ``timestamp``, ``recorded_at``
+            (naive UTC datetime), or ``resource_metadata.<path>`` (dots are
+            nesting; value str, int, float or bool, never None). ``=~`` only
+            appears on str fields and metadata, with a pattern in RE2 syntax,
+            searched anywhere in the value.
+        :param orderby: list of ``(field, 'asc'|'desc')`` over the non-metadata
+            fields above, first is primary; None means ``[('timestamp',
+            'desc')]``. Nulls sort lowest; remaining ties go most recently
+            stored first. ``limit`` applies after ordering.
+
+        Semantics (MongoDB's, spec §9.8 [rec]): a leaf on a null column, or on
+        a metadata key that is missing or holds another JSON type, is false,
+        and its ``not`` is true; ``!=`` is exactly ``not =``. Metadata numbers
+        compare numerically whether stored as int or float; a str value only
+        compares with stored strings (code-point order); a bool only with
+        stored booleans (false < true). Text fields compare in code-point
+        order, ``counter_volume`` numerically, timestamps as times.
         """
 
     @abc.abstractmethod
