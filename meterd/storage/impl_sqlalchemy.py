@@ -18,7 +18,9 @@ from sqlalchemy import exc as sa_exc
 from meterd import exception
 from meterd import storage
 from meterd.storage import base
+from meterd.storage.sqlalchemy import complex_query as sql_complex_query
 from meterd.storage.sqlalchemy import expiry
+from meterd.storage.sqlalchemy import statistics as sql_statistics
 from meterd.storage.sqlalchemy import tables
 
 LOG = log.getLogger(__name__)
@@ -198,7 +200,16 @@ class Connection(base.Connection):
 
     def get_meter_statistics(self, sample_filter, period=None, groupby=(),
                              aggregates=(), limit=None):
-        raise NotImplementedError
+        if limit == 0:
+            return []
+        stmt, read = sql_statistics.build(sample_filter, period, groupby, aggregates,
+                                          self.dialect, limit)
+        with self.begin() as conn:
+            return read(conn.execute(stmt))
 
     def query_samples(self, filter_expr=None, orderby=None, limit=None):
-        raise NotImplementedError
+        if limit == 0:
+            return []
+        stmt = sql_complex_query.build(filter_expr, orderby, limit, self.dialect)
+        with self.begin() as conn:
+            return [sql_complex_query.sample(row) for row in conn.execute(stmt)]
