@@ -1,5 +1,9 @@
 """Storage models -> v2 JSON dicts: the only module that knows wire field names."""
 
+import base64
+
+from meterd import timestamps
+
 _DESCRIBED_BY = {'href': 'http://docs.openstack.org/', 'rel': 'describedby',
                  'type': 'text/html'}
 _MEDIA_TYPES = [
@@ -16,4 +20,146 @@ def version(application_url):
         'updated': '2013-02-13T00:00:00Z',
         'links': [{'href': application_url + '/v2', 'rel': 'self'}, dict(_DESCRIBED_BY)],
         'media-types': [dict(m) for m in _MEDIA_TYPES],
+    }
+
+
+# -- metadata ----------------------------------------------------------------
+
+
+def _leaves(node, path):
+    for key in sorted(node):
+        value = node[key]
+        if isinstance(value, dict):
+            yield from _leaves(value, path + (key,))
+        else:
+            yield path + (key,), value
+
+
+def _flat_key(path):
+    # Every separator (and dot inside a key) becomes ':', then the first ':' a '.' (§12.6).
+    return '.'.join(path).replace('.', ':').replace(':', '.', 1)
+
+
+def metadata_text(value):
+    """A metadata value as Python prints it: strings unchanged, True/None/0.47/['x']."""
+    return value if isinstance(value, str) else str(value)
+
+
+def flatten_metadata(metadata):
+    """The §12.6 read form of stored (nested) metadata: a flat map of strings."""
+    if not metadata:
+        return {}
+    return {_flat_key(path): metadata_text(value)
+            for path, value in _leaves(metadata, ())
+            if not isinstance(value, (set, frozenset))}
+
+
+def _echo_metadata(posted):
+    """The POST echo: posted keys verbatim, nested objects flattened (§9.4)."""
+    echoed = {}
+    for key in posted:
+        value = posted[key]
+        if isinstance(value, dict):
+            echoed.update(flatten_metadata({key: value}))
+        else:
+            echoed[key] = metadata_text(value)
+    return echoed
+
+
+# -- samples -----------------------------------------------------------------
+
+
+def sample(s):
+    """The Sample of /v2/samples (§9.6): exactly twelve keys."""
+    return {
+        'id': s.message_id,
+        'meter': s.counter_name,
+        'type': s.counter_type,
+        'unit': s.counter_unit,
+        'volume': float(s.counter_volume),
+        'user_id': s.user_id,
+        'project_id': s.project_id,
+        'resource_id': s.resource_id,
+        'source': s.source,
+        'timestamp': timestamps.isoformat(s.timestamp),
+        'recorded_at': timestamps.isoformat(s.recorded_at),
+        'metadata': flatten_metadata(s.resource_metadata),
+    }
+
+
+def old_sample(s):
+    """The OldSample of GET /v2/meters/{name} (§9.3): exactly twelve keys."""
+    return {
+        'counter_name': s.counter_name,
+        'counter_type': s.counter_type,
+        'counter_unit': s.counter_unit,
+        'counter_volume': float(s.counter_volume),
+        'resource_id': s.resource_id,
+        'project_id': s.project_id,
+        'user_id': s.user_id,
+        'source': s.source,
+        'timestamp': timestamps.isoformat(s.timestamp),
+        'recorded_at': timestamps.isoformat(s.recorded_at),
+        'resource_metadata': flatten_metadata(s.resource_metadata),
+        'message_id': s.message_id,
+    }
+
+
+def posted_sample(p):
+    """The POST answer for one accepted sample: OldSample without recorded_at (§9.4)."""
+    s = p.sample
+    return {
+        'counter_name': s.counter_name,
+        'counter_type': s.counter_type,
+        'counter_unit': s.counter_unit,
+        'counter_volume': float(s.counter_volume),
+        'resource_id': s.resource_id,
+        'project_id': s.project_id,
+        'user_id': s.user_id,
+        'source': s.source,
+        'timestamp': p.timestamp_text,
+        'resource_metadata': _echo_metadata(p.posted.get('resource_metadata') or {}),
+        'message_id': s.message_id,
+    }
+
+
+# -- meters and resources ----------------------------------------------------
+
+
+def meter_id(resource_id, name):
+    """base64 of ``<resource_id>+<name>`` (``None+<name>`` for unique meters)."""
+    return base64.b64encode(f'{resource_id}+{name}'.encode('utf-8')).decode('ascii')
+
+
+def meter(m):
+    """One /v2/meters entry (§9.2)."""
+    return {
+        'name': m.name,
+        'type': m.type,
+        'unit': m.unit,
+        'resource_id': m.resource_id,
+        'project_id': m.project_id,
+        'user_id': m.user_id,
+        'source': m.source,
+        'meter_id': meter_id(m.resource_id, m.name),
+    }
+
+
+def resource(r, application_url, meter_names=None):
+    """One Resource (§9.7): self link first, then one link per meter name given."""
+    links = [{'href': f'{application_url}/v2/resources/{r.resource_id}', 'rel': 'self'}]
+    for name in meter_names or ():
+        links.append({
+            'href': f'{application_url}/v2/meters/{name}?q.field=resource_id'
+                    f'&q.value={r.resource_id}',
+            'rel': name})
+    return {
+        'resource_id': r.resource_id,
+        'project_id': r.project_id,
+        'user_id': r.user_id,
+        'source': r.source,
+        'first_sample_timestamp': timestamps.isoformat(r.first_sample_timestamp),
+        'last_sample_timestamp': timestamps.isoformat(r.last_sample_timestamp),
+        'metadata': flatten_metadata(r.metadata),
+        'links': links,
     }

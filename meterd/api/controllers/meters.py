@@ -1,7 +1,48 @@
-"""Placeholder until the controller lands."""
+"""/v2/meters: the meter catalogue, the samples of one meter, and posting samples (§9.2–§9.4)."""
+
+from meterd.api import policy
+from meterd.api import validation
+from meterd.api import views
+from meterd.api import wsgi
+from meterd import signing
 
 
 class MetersController:
+    """Meters are listed from the catalogue kept at ingest; samples are written synchronously."""
+
     def __init__(self, storage, conf):
         self._storage = storage
         self._conf = conf
+
+    def index(self, req):
+        policy.authorize(self._conf, req.context, 'telemetry:get_meters')
+        args = validation.request_args(req)
+        validation.reject_unknown_params(args, ('q', 'limit', 'unique'))
+        query = validation.sample_filter(req.context, validation.query_items(args), 'meters')
+        limit = validation.limit(args, self._conf)
+        unique = validation.bool_param(args, 'unique')
+        return (views.meter(m)
+                for m in self._storage.get_meters(query, limit=limit, unique=unique))
+
+    def show(self, req, meter_name):
+        policy.authorize(self._conf, req.context, 'telemetry:get_samples')
+        args = validation.request_args(req)
+        validation.reject_unknown_params(args, ('q', 'limit'))
+        query = validation.sample_filter(req.context, validation.query_items(args), 'samples',
+                                         meter=meter_name)
+        limit = validation.limit(args, self._conf)
+        return (views.old_sample(s) for s in self._storage.get_samples(query, limit=limit))
+
+    @wsgi.response(201)
+    def create(self, req, meter_name, body):
+        """Store the posted samples all-or-nothing; ``direct`` changes nothing (writes are sync)."""
+        policy.authorize(self._conf, req.context, 'telemetry:create_samples')
+        args = validation.request_args(req)
+        validation.reject_unknown_params(args, ('direct',))
+        validation.bool_param(args, 'direct')
+        secret = self._conf.publisher.telemetry_secret
+        posted = validation.new_samples(
+            body, meter_name, req.context, self._conf,
+            signer=lambda message: signing.compute_signature(message, secret))
+        self._storage.record_samples([p.sample for p in posted])
+        return [views.posted_sample(p) for p in posted]

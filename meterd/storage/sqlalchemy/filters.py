@@ -94,6 +94,11 @@ def sample_conditions(sample_filter, dialect, table=tables.samples):
     if f.message_id is not None:
         conds.append(table.c.message_id == f.message_id)
     conds.extend(time_conditions(table.c.timestamp, f))
-    for path, value in f.metaquery.items():
-        conds.append(metadata_condition(table.c.metadata, path, value, dialect))
+    conds.extend(metadata_conditions(table.c.metadata, f.metaquery, dialect))
     return conds
+
+
+def metadata_conditions(column, metaquery, dialect):
+    """One typed condition per ``metaquery`` entry on a JSON document column."""
+    return [metadata_condition(column, path, value, dialect)
+            for path, value in metaquery.items()]

@@ -4,7 +4,8 @@ Timestamps are BIGINT microseconds since the epoch (UTC): exact, cheap to
 index, and period buckets become integer arithmetic in one GROUP BY.
 Samples are keyed by an integer (no random-UUID unique index on the insert
 path); ``meter_resources`` and ``resources`` are kept current at ingest so
-listing meters and resources never scans samples.
+listing meters and resources never scans samples (``resource_owners`` does
+the same per owner for filtered resource listings).
 """
 
 import sqlalchemy as sa
@@ -39,10 +40,13 @@ samples = sa.Table(
     sa.Column('message_id', sa.Text, nullable=False),
     sa.Column('message_signature', sa.Text),
     sa.Column('metadata', JSONDoc),
-    sa.Index('ix_samples_meter_timestamp', 'meter_id', 'timestamp'),
-    sa.Index('ix_samples_resource_meter_timestamp', 'resource_id', 'meter_id', 'timestamp'),
-    sa.Index('ix_samples_project_meter_timestamp', 'project_id', 'meter_id', 'timestamp'),
-    sa.Index('ix_samples_timestamp', 'timestamp'),
+    # Every index ends with id: pages are read newest first by (timestamp, id).
+    sa.Index('ix_samples_meter_timestamp', 'meter_id', 'timestamp', 'id'),
+    sa.Index('ix_samples_resource_meter_timestamp', 'resource_id', 'meter_id', 'timestamp',
+             'id'),
+    sa.Index('ix_samples_project_meter_timestamp', 'project_id', 'meter_id', 'timestamp',
+             'id'),
+    sa.Index('ix_samples_timestamp', 'timestamp', 'id'),
     sa.Index('ix_samples_message_id', 'message_id'),
 )
 
@@ -72,8 +76,27 @@ resources = sa.Table(
     sa.Column('first_sample_timestamp', sa.BigInteger, nullable=False),
     sa.Column('last_sample_timestamp', sa.BigInteger, nullable=False),
     sa.Column('last_sample_id', sa.BigInteger, nullable=False),
-    sa.Index('ix_resources_last', 'last_sample_timestamp'),
-    sa.Index('ix_resources_project_last', 'project_id', 'last_sample_timestamp'),
+)
+# Newest first, then resource_id: the order of every resource listing (§8 [rec]).
+sa.Index('ix_resources_last', resources.c.last_sample_timestamp.desc(), resources.c.resource_id)
+
+#: One row per (resource, user, project, source): the same bookkeeping as
+#: ``resources`` restricted to that owner's samples, so resource listings
+#: filtered by owner (every non-admin listing) stay exact without a sample
+#: scan. ``owner_key`` is the JSON list [user_id, project_id, source]: a
+#: primary key column that tells a null owner from any string.
+resource_owners = sa.Table(
+    'resource_owners', metadata,
+    sa.Column('resource_id', sa.Text, primary_key=True),
+    sa.Column('owner_key', sa.Text, primary_key=True),
+    sa.Column('user_id', sa.Text),
+    sa.Column('project_id', sa.Text),
+    sa.Column('source', sa.Text),
+    sa.Column('metadata', JSONDoc),
+    sa.Column('first_sample_timestamp', sa.BigInteger, nullable=False),
+    sa.Column('last_sample_timestamp', sa.BigInteger, nullable=False),
+    sa.Column('last_sample_id', sa.BigInteger, nullable=False),
+    sa.Index('ix_resource_owners_project', 'project_id', 'resource_id'),
 )
 
 #: Schema generations; ``upgrade()`` records the one it brought the database to.

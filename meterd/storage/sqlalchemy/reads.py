@@ -1,0 +1,243 @@
+"""The metering reads: samples, meters, resources and the meter names behind resource links.
+
+Lists are read in keyset pages (one short transaction each) and converted to
+models lazily, so a large answer neither holds a database connection while
+it is sent nor sits in memory whole. The first page is read eagerly so
+database errors surface before the response starts.
+"""
+
+import sqlalchemy as sa
+
+from meterd.storage import models
+from meterd.storage.sqlalchemy import filters
+from meterd.storage.sqlalchemy import tables
+from meterd import timestamps
+
+PAGE_SIZE = 1000
+_S = tables.samples
+_M = tables.meters
+_MR = tables.meter_resources
+_R = tables.resources
+_RO = tables.resource_owners
+
+
+def _paged(begin, query_after, key, convert, limit, page_size=PAGE_SIZE):
+    """Iterator over ``convert(row)`` for up to ``limit`` rows, fetched page by page.
+
+    :param query_after: ``callable(key or None) -> Select`` ordered by ``key``.
+    """
+    def fetch(after, remaining):
+        size = page_size if remaining is None else min(page_size, remaining)
+        with begin() as conn:
+            return conn.execute(query_after(after).limit(size)).all(), size
+
+    rows, size = fetch(None, limit)
+
+    def generate(rows, size, remaining):
+        while True:
+            for row in rows:
+                yield convert(row)
+            if remaining is not None:
+                remaining -= len(rows)
+            if len(rows) < size or remaining == 0:
+                return
+            rows, size = fetch(key(rows[-1]), remaining)
+
+    return generate(rows, size, limit)
+
+
+def _micros(value):
+    return None if value is None else timestamps.from_micros(value)
+
+
+# -- samples -----------------------------------------------------------------
+
+_SAMPLE_COLUMNS = (_S.c.id, _S.c.timestamp, _M.c.name, _M.c.type, _M.c.unit, _S.c.volume,
+                   _S.c.user_id, _S.c.project_id, _S.c.resource_id, _S.c.source,
+                   _S.c.recorded_at, _S.c.message_id, _S.c.message_signature, _S.c.metadata)
+
+
+def _sample(row):
+    return models.Sample(
+        source=row.source, counter_name=row.name, counter_type=row.type,
+        counter_unit=row.unit, counter_volume=float(row.volume), user_id=row.user_id,
+        project_id=row.project_id, resource_id=row.resource_id,
+        timestamp=timestamps.from_micros(row.timestamp), resource_metadata=row.metadata or {},
+        message_id=row.message_id, message_signature=row.message_signature or '',
+        recorded_at=_micros(row.recorded_at))
+
+
+def meter_ids(begin, name):
+    with begin() as conn:
+        return [r[0] for r in conn.execute(sa.select(_M.c.id).where(_M.c.name == name))]
+
+
+def get_samples(begin, dialect, sample_filter, limit):
+    """Samples newest first (timestamp, then storage order), spec §8."""
+    conds = filters.sample_conditions(sample_filter.replace(meter=None), dialect)
+    if sample_filter.meter is not None:
+        ids = meter_ids(begin, sample_filter.meter)
+        if not ids:
+            return iter(())
+        conds.append(_S.c.meter_id == ids[0] if len(ids) == 1 else _S.c.meter_id.in_(ids))
+    base = (sa.select(*_SAMPLE_COLUMNS).select_from(_S.join(_M, _S.c.meter_id == _M.c.id))
+            .where(*conds).order_by(_S.c.timestamp.desc(), _S.c.id.desc()))
+
+    def query_after(after):
+        if after is None:
+            return base
+        ts, id_ = after
+        return base.where(sa.or_(_S.c.timestamp < ts,
+                                 sa.and_(_S.c.timestamp == ts, _S.c.id < id_)))
+
+    return _paged(begin, query_after, lambda r: (r.timestamp, r.id), _sample, limit)
+
+
+# -- meters ------------------------------------------------------------------
+
+
+def _meter(row):
+    return models.Meter(name=row.name, type=row.type, unit=row.unit,
+                        resource_id=row.resource_id, project_id=row.project_id,
+                        user_id=row.user_id, source=row.source)
+
+
+def _described_conditions(table, sample_filter, dialect):
+    conds = filters.owner_conditions(table, sample_filter)
+    conds.extend(filters.metadata_conditions(table.c.metadata, sample_filter.metaquery,
+                                             dialect))
+    return conds
+
+
+def get_meters(begin, dialect, sample_filter, limit, unique):
+    """One entry per (resource, name, type, unit) described by its latest stored sample (§9.2)."""
+    if unique:
+        return _unique_meters(begin, dialect, sample_filter, limit)
+    key_cols = (_MR.c.resource_id, _M.c.name, _M.c.type, _M.c.unit)
+    base = (sa.select(_MR.c.resource_id, _M.c.name, _M.c.type, _M.c.unit, _MR.c.user_id,
+                      _MR.c.project_id, _MR.c.source)
+            .select_from(_MR.join(_M, _MR.c.meter_id == _M.c.id))
+            .where(*_described_conditions(_MR, sample_filter, dialect))
+            .order_by(*key_cols))
+
+    def query_after(after):
+        return base if after is None else base.where(sa.tuple_(*key_cols) > sa.tuple_(*after))
+
+    return _paged(begin, query_after, lambda r: (r.resource_id, r.name, r.type, r.unit),
+                  _meter, limit)
+
+
+def _unique_meters(begin, dialect, sample_filter, limit):
+    """Per name, the most recently stored sample over all resources; filters apply to it."""
+    rank = sa.func.row_number().over(partition_by=_M.c.name,
+                                     order_by=_MR.c.last_sample_id.desc())
+    latest = (sa.select(_M.c.name, _M.c.type, _M.c.unit, _MR.c.resource_id, _MR.c.user_id,
+                        _MR.c.project_id, _MR.c.source, _MR.c.metadata, rank.label('rank'))
+              .select_from(_MR.join(_M, _MR.c.meter_id == _M.c.id))).subquery()
+    query = (sa.select(latest.c.name, latest.c.type, latest.c.unit)
+             .where(latest.c.rank == 1,
+                    *_described_conditions(latest, sample_filter, dialect))
+             .order_by(latest.c.name).limit(limit))
+    with begin() as conn:
+        rows = conn.execute(query).all()
+    return iter([models.Meter(name=r.name, type=r.type, unit=r.unit, resource_id=None,
+                              project_id=None, user_id=None, source=None) for r in rows])
+
+
+# -- resources ---------------------------------------------------------------
+
+
+def _resource(row):
+    return models.Resource(
+        resource_id=row.resource_id, project_id=row.project_id, user_id=row.user_id,
+        source=row.source, first_sample_timestamp=_micros(row.first_sample_timestamp),
+        last_sample_timestamp=_micros(row.last_sample_timestamp),
+        metadata=row.metadata or {})
+
+
+def get_resources(begin, dialect, sample_filter, limit):
+    """Resources over their considered samples (§9.7), newest last sample first.
+
+    Exact answers come from the catalogue when the filter has nothing the
+    catalogue cannot answer: ``resources`` without owner terms,
+    ``resource_owners`` with them; metadata or time terms scan samples.
+    """
+    f = sample_filter
+    if f.metaquery or f.start_timestamp is not None or f.end_timestamp is not None:
+        return _resources_from_samples(begin, dialect, f, limit)
+    if f.user is not None or f.project is not None or f.source is not None:
+        return _resources_from_owners(begin, f, limit)
+    return _resources_from_catalogue(begin, f, limit)
+
+
+def _resources_from_catalogue(begin, sample_filter, limit):
+    conds = []
+    if sample_filter.resource is not None:
+        conds.append(_R.c.resource_id == sample_filter.resource)
+    base = sa.select(_R).where(*conds).order_by(_R.c.last_sample_timestamp.desc(),
+                                                _R.c.resource_id)
+
+    def query_after(after):
+        if after is None:
+            return base
+        last, rid = after
+        return base.where(sa.or_(_R.c.last_sample_timestamp < last,
+                                 sa.and_(_R.c.last_sample_timestamp == last,
+                                         _R.c.resource_id > rid)))
+
+    return _paged(begin, query_after, lambda r: (r.last_sample_timestamp, r.resource_id),
+                  _resource, limit)
+
+
+def _latest_per_resource(table, conds, ts_first, ts_last, ts_order, id_order, limit):
+    """Rows of ``table`` grouped by resource: min/max timestamps, the latest row's fields."""
+    window = {'partition_by': table.c.resource_id}
+    ranked = (sa.select(
+        table.c.resource_id, table.c.user_id, table.c.project_id, table.c.source,
+        table.c.metadata,
+        sa.func.min(ts_first).over(**window).label('first_sample_timestamp'),
+        sa.func.max(ts_last).over(**window).label('last_sample_timestamp'),
+        sa.func.row_number().over(order_by=(ts_order.desc(), id_order.desc()),
+                                  **window).label('rank'))
+        .where(*conds)).subquery()
+    return (sa.select(ranked).where(ranked.c.rank == 1)
+            .order_by(ranked.c.last_sample_timestamp.desc(), ranked.c.resource_id)
+            .limit(limit))
+
+
+def _fetch_resources(begin, query):
+    with begin() as conn:
+        rows = conn.execute(query).all()
+    return (_resource(r) for r in rows)
+
+
+def _resources_from_owners(begin, sample_filter, limit):
+    conds = filters.owner_conditions(_RO, sample_filter)
+    query = _latest_per_resource(_RO, conds, _RO.c.first_sample_timestamp,
+                                 _RO.c.last_sample_timestamp, _RO.c.last_sample_timestamp,
+                                 _RO.c.last_sample_id, limit)
+    return _fetch_resources(begin, query)
+
+
+def _resources_from_samples(begin, dialect, sample_filter, limit):
+    conds = filters.sample_conditions(sample_filter, dialect)
+    query = _latest_per_resource(_S, conds, _S.c.timestamp, _S.c.timestamp, _S.c.timestamp,
+                                 _S.c.id, limit)
+    return _fetch_resources(begin, query)
+
+
+def get_meter_names_by_resource(begin, resource_ids, chunk=500):
+    """{resource_id: sorted meter names}; one query per ``chunk`` ids."""
+    ids = list(dict.fromkeys(resource_ids))
+    names = {rid: [] for rid in ids}
+    with begin() as conn:
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            rows = conn.execute(
+                sa.select(_MR.c.resource_id, _M.c.name).distinct()
+                .select_from(_MR.join(_M, _MR.c.meter_id == _M.c.id))
+                .where(_MR.c.resource_id.in_(part))
+                .order_by(_MR.c.resource_id, _M.c.name))
+            for rid, name in rows:
+                names[rid].append(name)
+    return names
