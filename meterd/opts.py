@@ -6,10 +6,11 @@ from meterd.api import app
 from meterd.api import limits
 from meterd.api import server
 from meterd.api.middleware import auth
+from meterd import signing
 from meterd import storage
 
 #: (module with GROUP/OPTS/register_opts) in the order the sample file lists them.
-_OPT_MODULES = (storage, server, app, limits, auth)
+_OPT_MODULES = (storage, server, app, limits, auth, signing)
 
 
 def list_opts():

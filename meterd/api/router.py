@@ -29,7 +29,8 @@ ROUTES = (
     ('/v2/samples', {'GET': ('samples', 'index')}),
     ('/v2/samples/{sample_id}', {'GET': ('samples', 'show')}),
     ('/v2/resources', {'GET': ('resources', 'index')}),
-    ('/v2/resources/{resource_id}', {'GET': ('resources', 'show')}),
+    # '.+': an id may hold '/' (sent as %2F, which the server decodes).
+    ('/v2/resources/{resource_id:.+}', {'GET': ('resources', 'show')}),
     ('/v2/query/samples', {'POST': ('query', 'samples')}),
     ('/v2/query/alarms', {'POST': ('versions', 'alarms_gone')}),
     ('/v2/query/alarms/history', {'POST': ('versions', 'alarms_gone')}),

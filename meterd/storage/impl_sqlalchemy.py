@@ -20,6 +20,8 @@ from meterd import storage
 from meterd.storage import base
 from meterd.storage.sqlalchemy import complex_query as sql_complex_query
 from meterd.storage.sqlalchemy import expiry
+from meterd.storage.sqlalchemy import ingest
+from meterd.storage.sqlalchemy import reads
 from meterd.storage.sqlalchemy import statistics as sql_statistics
 from meterd.storage.sqlalchemy import tables
 
@@ -130,7 +132,7 @@ class Connection(base.Connection):
     def clear(self):
         with self.begin(write=True) as conn:
             for table in (tables.samples, tables.meter_resources, tables.resources,
-                          tables.meters):
+                          tables.resource_owners, tables.meters):
                 conn.execute(table.delete())
 
     def close(self):
@@ -165,19 +167,32 @@ class Connection(base.Connection):
     # -- metering reads and writes (the metering API issue) ----------------
 
     def record_samples(self, samples):
-        raise NotImplementedError
+        samples = list(samples)
+        if not samples:
+            return
+        with self.begin(write=True) as conn:
+            ingest.record(conn, self.dialect, samples)
 
     def get_samples(self, sample_filter, limit=None):
-        raise NotImplementedError
+        if limit == 0:
+            return iter(())
+        with self.translate_errors():
+            return reads.get_samples(self.begin, self.dialect, sample_filter, limit)
 
     def get_meters(self, sample_filter, limit=None, unique=False):
-        raise NotImplementedError
+        if limit == 0:
+            return iter(())
+        with self.translate_errors():
+            return reads.get_meters(self.begin, self.dialect, sample_filter, limit, unique)
 
     def get_resources(self, sample_filter, limit=None):
-        raise NotImplementedError
+        if limit == 0:
+            return iter(())
+        with self.translate_errors():
+            return reads.get_resources(self.begin, self.dialect, sample_filter, limit)
 
     def get_meter_names_by_resource(self, resource_ids):
-        raise NotImplementedError
+        return reads.get_meter_names_by_resource(self.begin, resource_ids)
 
     def clear_expired_metering_data(self, ttl):
         cutoff = expiry.cutoff_micros(ttl)
