@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from meterd import storage
 from tests import conftest as root
+from tests import mongodb
 
 POSTGRESQL_URL = os.environ.get('METERD_TEST_POSTGRESQL_URL')
 
@@ -42,8 +43,14 @@ def _postgresql(tmp_path):
         engine.dispose()
 
 
+def _mongodb(tmp_path):
+    # mongomock unless METERD_TEST_MONGODB_URL names a real server (tests/mongodb.py).
+    with mongodb.fresh_database() as url:
+        yield url
+
+
 #: backend name -> generator of a connection URL for one test.
-BACKENDS = {'sqlite': _sqlite, 'postgresql': _postgresql}
+BACKENDS = {'sqlite': _sqlite, 'postgresql': _postgresql, 'mongodb': _mongodb}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

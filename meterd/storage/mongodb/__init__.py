@@ -1,0 +1,1 @@
+"""Building blocks of the pymongo driver (escaping, schema, writes, reads, statistics, queries)."""
