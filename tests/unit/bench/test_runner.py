@@ -1,0 +1,53 @@
+"""The benchmark command: option checks and how runs per backend are assembled."""
+
+import json
+
+import pytest
+
+from tools.bench import runner
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--scale', '1500'], 'multiple of 1000'),
+    (['--repeat', '0'], '--repeat'),
+    (['--server-pid', '12'], 'need --url'),
+    (['--no-load'], 'need --url'),
+])
+def test_bad_options_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        runner.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_defaults_are_the_full_workload():
+    args = runner.parse_args([])
+    assert (args.scale, args.repeat, args.clients, args.concurrency_clients,
+            args.concurrency_seconds, args.stream_limit) == (1_000_000, 20, 4, 10, 10.0,
+                                                             1_000_000)
+
+
+def test_each_backend_is_run_and_only_sqlite_is_set_against_the_sqlite_limits(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv('METERD_TEST_MONGODB_URL', 'mongodb://127.0.0.1:27017/meterd')
+    seen = []
+
+    def fake_run_backend(name, data, args, workdir):
+        seen.append((name, data.total))
+        return {'url': name, 'results': {'R3': {'p50_ms': 6.0}}}
+
+    def fake_reference(data, args, workdir):
+        return {'R3': {'p50_ms': 4.0}}
+
+    monkeypatch.setattr(runner, 'run_backend', fake_run_backend)
+    monkeypatch.setattr(runner, 'measure_reference', fake_reference)
+    out = tmp_path / 'bench.json'
+    assert runner.main(['--scale', '2000', '--json', str(out)]) == 0
+    assert seen == [('sqlite', 2000), ('mongodb', 2000)]
+    document = json.loads(out.read_text())
+    checks = {name: {c['id']: c for c in run['checks']}
+              for name, run in document['runs'].items()}
+    assert checks['sqlite']['R3']['ref_ratio'] == 1.5
+    assert checks['mongodb']['R3']['ref_ratio'] is None
+    assert document['scale'] == 2000 and document['machine']['nproc'] >= 1
+    printed = capsys.readouterr().out
+    assert 'meterd on sqlite' in printed and 'meterd on mongodb' in printed

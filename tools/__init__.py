@@ -1,0 +1,1 @@
+"""Developer tools that are Python packages (the benchmark lives in tools.bench)."""
