@@ -163,3 +163,32 @@ def resource(r, application_url, meter_names=None):
         'metadata': flatten_metadata(r.metadata),
         'links': links,
     }
+
+
+# -- statistics --------------------------------------------------------------
+
+
+def statistics(s):
+    """One Statistics entry (§9.5): standard fields only when computed, groupby always."""
+    duration = None
+    if s.duration_start is not None and s.duration_end is not None:
+        duration = (s.duration_end - s.duration_start).total_seconds()
+    body = {
+        'unit': s.unit,
+        'groupby': s.groupby,
+        'period': s.period,
+        'period_start': timestamps.isoformat(s.period_start),
+        'period_end': timestamps.isoformat(s.period_end),
+        'duration': duration,
+        'duration_start': timestamps.isoformat(s.duration_start),
+        'duration_end': timestamps.isoformat(s.duration_end),
+    }
+    if s.count is not None:
+        body['count'] = int(s.count)
+    for name in ('min', 'max', 'sum', 'avg'):
+        value = getattr(s, name)
+        if value is not None:
+            body[name] = float(value)
+    if s.aggregate is not None:
+        body['aggregate'] = {key: float(value) for key, value in s.aggregate.items()}
+    return body

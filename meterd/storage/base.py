@@ -179,8 +179,8 @@ class Connection(abc.ABC):
         ``duration_start`` / ``duration_end`` are always the partition's
         earliest / latest timestamps, unclamped (the API clamps them).
         Groupby values are text: ids and source as stored; a metadata value
-        rendered as str() of its JSON value (``'m1.tiny'``, ``'2'``,
-        ``'1.5'``, ``'True'``; objects and lists as JSON with sorted keys);
+        rendered as Python's str() of its JSON value (``'m1.tiny'``, ``'2'``,
+        ``'1.5'``, ``'True'``, ``"['a', 'b']"``);
         a missing key and a JSON null both give None (one null group).
         Without ``aggregates`` count (int), min, max, sum, avg (floats) are
         set and ``aggregate`` is None. With them only the requested standard

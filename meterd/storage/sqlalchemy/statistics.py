@@ -44,14 +44,10 @@ def _metadata_group(path, dialect):
 
 
 def group_text(value):
-    """A metadata group value as text, as the API renders metadata (§12.6)."""
+    """A metadata group value as the API prints metadata (§12.6): str() of non-strings."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value, sort_keys=True)
+    return str(value)
 
 
 class _Groups:
