@@ -1,0 +1,1 @@
+"""The ``meterd`` command-line client for the Telemetry API v2."""
