@@ -1,0 +1,146 @@
+"""A real meterd-api subprocess per test module, and a helper that runs ``meterd`` in-process."""
+
+import contextlib
+import http.client
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from meterd.cli import main as cli_main
+
+BIN_DIR = os.path.dirname(sys.executable)
+#: Bound for start-up and shutdown on a loaded machine (not a speed check).
+WAIT = 60
+
+#: Environment variables the client reads; cleared so the developer's shell cannot leak in.
+CLIENT_ENV = ('METERD_URL', 'OS_TOKEN', 'METERD_CONFIG_FILE', 'OS_AUTH_URL', 'OS_USERNAME',
+              'OS_PASSWORD', 'OS_PROJECT_NAME', 'OS_TENANT_NAME', 'OS_PROJECT_ID',
+              'OS_USER_ID', 'OS_ROLES', 'OS_CACERT', 'OS_REGION_NAME', 'OS_INTERFACE',
+              'OS_USER_DOMAIN_NAME', 'OS_PROJECT_DOMAIN_NAME')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """meterd-api on a free loopback port with its own state directory."""
+
+    def __init__(self, directory, auth_strategy):
+        self.directory = directory
+        self.port = free_port()
+        self.endpoint = f'http://127.0.0.1:{self.port}'
+        self.conf_path = directory / 'meterd.conf'
+        self.conf_path.write_text('\n'.join([
+            '[DEFAULT]', f'state_path = {directory}', '',
+            '[api]', 'host = 127.0.0.1', f'port = {self.port}',
+            f'auth_strategy = {auth_strategy}', '',
+            '[database]', f'connection = sqlite:///{directory}/meterd.db', '']))
+        self.log_path = directory / 'meterd-api.log'
+        self._log = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN_DIR, 'meterd-api'), '--config-file', str(self.conf_path)],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=str(directory))
+        self._wait_ready()
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise AssertionError('meterd-api exited:\n' + self.log_path.read_text())
+        try:
+            conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
+            conn.request('GET', '/')
+            conn.getresponse().read()
+            return True  # 200 in noauth mode, 401 in token mode: either way it serves
+        except OSError:
+            return False
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if self._answers():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError('meterd-api did not start:\n' + self.log_path.read_text())
+
+    @property
+    def token(self):
+        with open(self.directory / 'tokens.json') as f:
+            return next(iter(json.load(f)))
+
+    def headers(self):
+        if (self.directory / 'tokens.json').exists():
+            return {'X-Auth-Token': self.token}
+        return {'X-Roles': 'admin', 'X-User-Id': 'admin', 'X-Project-Id': 'admin'}
+
+    def post_samples(self, samples):
+        """Seed data straight through the API (not through the client under test)."""
+        by_meter = {}
+        for sample in samples:
+            by_meter.setdefault(sample['counter_name'], []).append(sample)
+        for name, group in by_meter.items():
+            resp = requests.post(f'{self.endpoint}/v2/meters/{name}', json=group,
+                                 headers=self.headers(), timeout=WAIT)
+            assert resp.status_code == 201, resp.text
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(WAIT)
+        self._log.close()
+
+
+@pytest.fixture(scope='module')
+def token_server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp('meterd-token'), 'token')
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='module')
+def noauth_server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp('meterd-noauth'), 'noauth')
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_client_env(monkeypatch):
+    for name in CLIENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+class Result:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return f'<exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}>'
+
+
+@pytest.fixture
+def meterd():
+    """Run the ``meterd`` command in this process: meterd(*argv) -> Result."""
+    def _run(*argv):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = cli_main.main([str(a) for a in argv], out=out)
+        return Result(code, out.getvalue(), err.getvalue())
+    return _run
