@@ -1,9 +1,9 @@
 """Complex-query filter trees (spec §9.8) -> one MongoDB filter document.
 
-Leaves follow SQL's three-valued logic for absent values: a comparison with
-a missing metadata key or a null field is never true (``!=`` included), and
-``not`` is the plain complement (``$nor``), so negating a condition on a
-missing key matches — the [rec] MongoDB semantics. Metadata comparisons keep
+A comparison with a missing metadata key, a key of another JSON type or a
+null field is false; ``not`` is the plain complement (``$nor``), so
+negating a condition on a missing key matches — the [rec] MongoDB semantics —
+and ``!=`` is exactly ``not =``. Metadata comparisons keep
 their type family (numbers numerically, strings as text, booleans apart).
 Patterns of ``=~`` arrive validated (RE2 syntax) and become ``$regex``.
 """
@@ -46,7 +46,7 @@ def _leaf(op, name, value):
     if op == '=':
         return {path: _typed(name, value)}
     if op == '!=':
-        return {'$and': [{path: {'$ne': None}}, {'$nor': [{path: _typed(name, value)}]}]}
+        return {'$nor': [{path: _typed(name, value)}]}
     if op == '=~':
         return {path: {'$regex': value}}
     if op == 'in':
@@ -69,9 +69,6 @@ def translate(node):
 def sort(orderby):
     """``[(field, 'asc'|'desc')]`` -> a pymongo sort; newest first by default."""
     spec = [(field(name), 1 if direction.lower() == 'asc' else -1)
-            for name, direction in orderby or ()]
-    used = {name for name, _d in spec}
-    for name, direction in (('ts', -1), ('_id', -1)):
-        if name not in used:
-            spec.append((name, direction))
-    return spec
+            for name, direction in orderby or (('timestamp', 'desc'),)]
+    # Remaining ties: most recently stored first (ObjectIds follow stored order).
+    return spec + [('_id', -1)]

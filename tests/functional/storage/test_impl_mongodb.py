@@ -5,7 +5,9 @@ particular to the MongoDB store. They run on mongomock, or on the server named
 by METERD_TEST_MONGODB_URL.
 """
 
+import dataclasses
 import datetime
+import random
 import uuid
 
 import pymongo
@@ -238,3 +240,111 @@ def test_lost_server_during_a_read_is_storage_unavailable(conn, monkeypatch):
         list(conn.get_samples(storage.SampleFilter()))
     monkeypatch.undo()
     assert len(list(conn.get_samples(storage.SampleFilter()))) == 1
+
+
+# -- parity with the SQL driver on the same data -------------------------------------
+
+
+def _mixed_samples():
+    rng = random.Random(7)
+    metadata = [{}, {'flavor': {'name': 'tiny'}}, {'flavor': {'name': 'big'}}, {'size': 0},
+                {'size': 2.5}, {'size': '0'}, {'size': None}, {'$x': 'd', 'util': '0.25'},
+                {'util': '0.75'}, {'util': '0.95'}]
+    return [models.Sample(
+        source=rng.choice(['p1:a', 'p2:b']), counter_name=rng.choice(['cpu', 'mem']),
+        counter_type='gauge', counter_unit=rng.choice(['%', 'B']),
+        counter_volume=rng.choice([1, 2, 5, 7.5, 11]), user_id=rng.choice(['u1', 'u2', None]),
+        project_id=rng.choice(['p1', 'p2', None]), resource_id=rng.choice(['r1', 'r2', 'r3']),
+        timestamp=T0 + datetime.timedelta(seconds=rng.randint(0, 20000),
+                                          microseconds=rng.randint(0, 999999)),
+        resource_metadata=rng.choice(metadata), message_id=str(uuid.uuid1()),
+        message_signature='s') for _ in range(90)]
+
+
+@pytest.fixture
+def both(conn, tmp_path):
+    """The MongoDB driver and the SQLite driver holding the same samples."""
+    sql = storage.get_connection(root.make_conf(tmp_path), url=f'sqlite:///{tmp_path}/p.db')
+    samples = _mixed_samples()
+    for start in range(0, len(samples), 13):
+        conn.record_samples(samples[start:start + 13])
+        sql.record_samples(samples[start:start + 13])
+    yield conn, sql
+    sql.close()
+
+
+def _rounded(stats):
+    out = []
+    for stat in stats:
+        row = dict(stat.__dict__)
+        for key in ('avg', 'sum'):
+            if row[key] is not None:
+                row[key] = round(row[key], 9)
+        if row['aggregate']:
+            row['aggregate'] = {k: round(v, 9) for k, v in row['aggregate'].items()}
+        out.append(row)
+    return out
+
+
+_FILTERS = [
+    storage.SampleFilter(meter='cpu'),
+    storage.SampleFilter(meter='mem', project='p1'),
+    storage.SampleFilter(meter='cpu', start_timestamp=T0 + datetime.timedelta(seconds=3000),
+                         start_timestamp_op='gt'),
+    storage.SampleFilter(meter='cpu', metaquery={'flavor.name': 'tiny'}),
+    storage.SampleFilter(meter='mem', user=storage.NULL),
+]
+_STATS = [
+    (None, [], []), (3600, [], []), (1800, ['resource_id'], []),
+    (None, ['source', 'resource_metadata.flavor.name'], []),
+    (7200, ['project_id'], [storage.Aggregate('stddev'), storage.Aggregate('count'),
+                            storage.Aggregate('cardinality', 'user_id'),
+                            storage.Aggregate('avg')]),
+    (None, ['user_id'], [storage.Aggregate('cardinality', 'project_id'),
+                         storage.Aggregate('max')]),
+]
+
+
+@pytest.mark.parametrize('index', range(len(_FILTERS)))
+def test_statistics_match_the_sql_driver(both, index):
+    mongo, sql = both
+    for period, groupby, aggregates in _STATS:
+        args = (_FILTERS[index], period, groupby, aggregates)
+        assert _rounded(mongo.get_meter_statistics(*args)) == _rounded(
+            sql.get_meter_statistics(*args)), (period, groupby, aggregates)
+
+
+_QUERIES = [
+    {'=': {'counter_name': 'cpu'}}, {'!=': {'user_id': 'u1'}}, {'not': {'=': {'user_id': 'u1'}}},
+    {'>=': {'resource_metadata.util': '0.5'}}, {'not': {'>=': {'resource_metadata.util': '0.5'}}},
+    {'=': {'resource_metadata.size': 0}}, {'!=': {'resource_metadata.size': 0}},
+    {'<': {'resource_metadata.size': 2}}, {'in': {'resource_metadata.size': [0, '0']}},
+    {'=~': {'resource_id': '^r[12]$'}}, {'=~': {'resource_metadata.flavor.name': 'i'}},
+    {'and': [{'>': {'counter_volume': 1}},
+             {'or': [{'=': {'project_id': 'p1'}}, {'not': {'=~': {'source': 'b$'}}}]}]},
+    {'>': {'timestamp': T0 + datetime.timedelta(seconds=5000)}},
+    {'not': {'in': {'user_id': ['u1', 'u2']}}}, {'=': {'resource_metadata.$x': 'd'}},
+]
+
+
+@pytest.mark.parametrize('query', _QUERIES, ids=[str(q) for q in _QUERIES])
+def test_complex_query_matches_the_sql_driver(both, query):
+    mongo, sql = both
+    for orderby in (None, [('counter_volume', 'asc'), ('user_id', 'desc')]):
+        assert [s.message_id for s in mongo.query_samples(query, orderby, 40)] == [
+            s.message_id for s in sql.query_samples(query, orderby, 40)]
+
+
+def test_reads_match_the_sql_driver(both):
+    mongo, sql = both
+
+    def plain(items):
+        return [dataclasses.replace(i, recorded_at=None) if isinstance(i, models.Sample) else i
+                for i in items]
+    for f in _FILTERS:
+        assert plain(mongo.get_samples(f)) == plain(sql.get_samples(f))
+        f = f.replace(meter=None)
+        assert list(mongo.get_resources(f)) == list(sql.get_resources(f))
+        f = f.replace(start_timestamp=None)
+        assert list(mongo.get_meters(f)) == list(sql.get_meters(f))
+        assert list(mongo.get_meters(f, unique=True)) == list(sql.get_meters(f, unique=True))
