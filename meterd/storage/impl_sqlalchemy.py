@@ -227,4 +227,6 @@ class Connection(base.Connection):
             return []
         stmt = sql_complex_query.build(filter_expr, orderby, limit, self.dialect)
         with self.begin() as conn:
+            if self.dialect == 'sqlite':
+                sql_complex_query.register_functions(conn.connection.driver_connection)
             return [sql_complex_query.sample(row) for row in conn.execute(stmt)]

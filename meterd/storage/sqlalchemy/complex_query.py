@@ -3,9 +3,13 @@
 ``not`` is pushed down to the leaves (De Morgan). A leaf on a null column or
 on a metadata key that is missing (or holds another JSON type) is false, and
 its negation true: the MongoDB semantics the spec makes normative. Positive
-leaves stay plain comparisons so the planner can use the indexes.
+leaves stay plain comparisons so the planner can use the indexes. ``=~`` is
+RE2 on SQLite (linear time, patterns compiled once) and ``~`` on PostgreSQL.
 """
 
+import functools
+
+import re2
 import sqlalchemy as sa
 
 from meterd.storage import models
@@ -34,6 +38,37 @@ _COMPARE = {
     '=': lambda a, b: a == b, '<': lambda a, b: a < b, '<=': lambda a, b: a <= b,
     '>': lambda a, b: a > b, '>=': lambda a, b: a >= b,
 }
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.never_capture = True
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled(pattern):
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
+def _regexp(pattern, value):
+    """``=~`` on SQLite: RE2 (linear time), each pattern compiled once per process."""
+    if value is None or pattern is None:
+        return None
+    try:
+        return _compiled(pattern).search(str(value)) is not None
+    except re2.error:
+        return False
+
+
+def register_functions(dbapi_connection):
+    """Make ``meterd_regexp`` callable on an SQLite connection (cheap; idempotent)."""
+    dbapi_connection.create_function('meterd_regexp', 2, _regexp, deterministic=True)
+
+
+def _regexp_match(column, pattern, dialect):
+    if dialect == 'postgresql':
+        return column.regexp_match(pattern)
+    return sa.func.meterd_regexp(pattern, column, type_=sa.Boolean)
 
 
 def sqlite_path(path):
@@ -82,24 +117,24 @@ class _Metadata:
                 stored = self.text.collate('C')
             operand = value
         if op == '=~':
-            return sa.and_(test, stored.regexp_match(operand))
+            return sa.and_(test, _regexp_match(stored, operand, self.dialect))
         return sa.and_(test, _COMPARE[op](stored, operand))
 
     def negate(self, condition):
         return sa.or_(self.kind.is_(None), sa.not_(condition))
 
 
-def _meter_condition(column, op, value):
+def _meter_condition(column, op, value, dialect):
     """Meter fields live in ``meters``: select the matching meter ids (index friendly)."""
-    ids = sa.select(_M.c.id).where(_leaf_expr(column, op, value)).scalar_subquery()
+    ids = sa.select(_M.c.id).where(_leaf_expr(column, op, value, dialect)).scalar_subquery()
     return _S.c.meter_id.in_(ids)
 
 
-def _leaf_expr(column, op, value):
+def _leaf_expr(column, op, value, dialect):
     if op == 'in':
         return column.in_(value)
     if op == '=~':
-        return column.regexp_match(value)
+        return _regexp_match(column, value, dialect)
     return _COMPARE[op](column, value)
 
 
@@ -132,12 +167,13 @@ class Compiler:
         if field.startswith(_METADATA):
             return self._metadata_leaf(op, field[len(_METADATA):], value, negate)
         if field in _METER_COLUMNS:
-            cond = _meter_condition(self._text(_METER_COLUMNS[field], op), op, value)
+            cond = _meter_condition(self._text(_METER_COLUMNS[field], op), op, value,
+                                    self.dialect)
             return sa.not_(cond) if negate else cond
         column = _COLUMNS[field]
         if field in _TEXT:
             column = self._text(column, op)
-        cond = _leaf_expr(column, op, _column_value(field, value))
+        cond = _leaf_expr(column, op, _column_value(field, value), self.dialect)
         if not negate:
             return cond
         if field in _NULLABLE:
