@@ -11,6 +11,7 @@ import webob.exc
 
 from meterd.api.controllers import capabilities
 from meterd.api.controllers import meters
+from meterd.api.controllers import openapi
 from meterd.api.controllers import query
 from meterd.api.controllers import resources
 from meterd.api.controllers import samples
@@ -23,6 +24,7 @@ ROUTES = (
     ('/', {'GET': ('versions', 'index')}),
     ('/v2', {'GET': ('versions', 'show')}),
     ('/v2/capabilities', {'GET': ('capabilities', 'index')}),
+    ('/v2/openapi.json', {'GET': ('openapi', 'index')}),
     ('/v2/meters', {'GET': ('meters', 'index')}),
     ('/v2/meters/{meter_name}', {'GET': ('meters', 'show'), 'POST': ('meters', 'create')}),
     ('/v2/meters/{meter_name}/statistics', {'GET': ('statistics', 'index')}),
@@ -45,6 +47,7 @@ ROUTES = (
 CONTROLLERS = {
     'versions': versions.VersionsController,
     'capabilities': capabilities.CapabilitiesController,
+    'openapi': openapi.OpenAPIController,
     'meters': meters.MetersController,
     'statistics': statistics.StatisticsController,
     'samples': samples.SamplesController,
