@@ -48,7 +48,9 @@ _TRUE = ('1', 't', 'true', 'on', 'y', 'yes')
 _FALSE = ('0', 'f', 'false', 'off', 'n', 'no')
 _INT_RE = re.compile(r'[+-]?(?:0|[1-9][0-9]*)\Z')
 _STRICT_INT_RE = re.compile(r'\s*[+-]?[0-9]+\s*\Z')
-_FLOAT_RE = re.compile(r'[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?\Z')
+# A '.' or an exponent is required: bare digits are the integer rule's ('007' stays text).
+_FLOAT_RE = re.compile(r'[+-]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?'
+                       r'|[0-9]+[eE][+-]?[0-9]+)\Z')
 _INT64_MAX = 2 ** 63 - 1
 
 
@@ -163,15 +165,15 @@ def bool_param(args, name):
 
 
 def limit(args, conf):
-    """The page size: default ``[api] default_api_return_limit``, bounded by the maximum.
+    """The page size: default ``[api] default_api_return_limit`` (at most the maximum).
 
     :raises exception.ClientSideError: ``Limit must be positive`` for <= 0, or
         a limit above ``[api] max_api_return_limit`` (named in the message).
     """
-    value = int_param(args, 'limit', conf.api.default_api_return_limit)
+    maximum = conf.api.max_api_return_limit
+    value = int_param(args, 'limit', min(conf.api.default_api_return_limit, maximum))
     if value <= 0:
         raise exception.ClientSideError('Limit must be positive')
-    maximum = conf.api.max_api_return_limit
     if value > maximum:
         raise exception.ClientSideError(
             f'Limit {value} is above the maximum of {maximum} '
