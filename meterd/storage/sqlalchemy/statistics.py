@@ -38,7 +38,8 @@ def _metadata_group(path, dialect):
     if dialect == 'postgresql':
         node = _S.c.metadata.op('#>', return_type=postgresql.JSONB)(
             sa.literal(path.split('.'), sa.ARRAY(sa.Text)))
-        return sa.func.nullif(node, sa.literal('null', postgresql.JSONB), type_=postgresql.JSONB)
+        return sa.func.nullif(node, sa.literal_column("'null'::jsonb"),
+                             type_=postgresql.JSONB)
     node = _S.c.metadata.op('->', return_type=sa.Text)(sa.literal(complex_query.sqlite_path(path)))
     return sa.func.nullif(node, 'null', type_=sa.Text)
 
