@@ -1,12 +1,17 @@
 """``meterd`` against a noauth server: identity options, project scoping, the console script."""
 
+import http.server
+import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from meterd.cli import commands
+from meterd.cli import connection
+from meterd.cli import main as cli_main
 
 BIN = os.path.join(os.path.dirname(sys.executable), 'meterd')
 
@@ -68,14 +73,17 @@ def test_console_script_connection_refused_is_one_line(server):
                            '--os-endpoint / METERD_URL)\n')
 
 
-def test_help_explains_every_command():
+def test_help_explains_every_command(meterd, capsys):
     proc = run_script('--help')
     assert proc.returncode == 0
+    assert 'connection:' in proc.stdout and 'examples:' in proc.stdout
     for command in commands.COMMANDS:
         assert command.name in proc.stdout
-        sub = run_script(command.name, '--help')
-        assert sub.returncode == 0, sub.stderr
-        assert 'example' in sub.stdout and f'meterd {command.name}' in sub.stdout
+        with pytest.raises(SystemExit) as done:
+            meterd(command.name, '--help')
+        assert done.value.code == 0
+        text = capsys.readouterr().out
+        assert 'example' in text and f'meterd {command.name}' in text
 
 
 def test_usage_errors_exit_2_without_traceback():
@@ -83,3 +91,64 @@ def test_usage_errors_exit_2_without_traceback():
     assert proc.returncode == 2
     assert 'the following arguments are required: -m/--meter' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+class KeystoneStub(http.server.BaseHTTPRequestHandler):
+    """Answers a v3 password login with a token whose catalog names the meterd server."""
+
+    metering_url = None
+    logins = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        type(self).logins.append((self.path, body))
+        token = {'token': {
+            'methods': ['password'], 'expires_at': '2099-01-01T00:00:00.000000Z',
+            'issued_at': '2026-01-01T00:00:00.000000Z',
+            'user': {'id': 'u1', 'name': 'alice', 'domain': {'id': 'default', 'name': 'Default'}},
+            'project': {'id': 'p1', 'name': 'demo', 'domain': {'id': 'default',
+                                                               'name': 'Default'}},
+            'roles': [{'id': 'r1', 'name': 'admin'}],
+            'catalog': [{'type': 'metering', 'name': 'meterd', 'id': 's1', 'endpoints': [
+                {'id': 'e1', 'interface': 'public', 'region': 'RegionOne',
+                 'region_id': 'RegionOne', 'url': type(self).metering_url}]}]}}
+        data = json.dumps(token).encode()
+        self.send_response(201)
+        self.send_header('X-Subject-Token', 'keystone-token')
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def keystone(server):
+    KeystoneStub.metering_url = server.endpoint
+    KeystoneStub.logins = []
+    httpd = http.server.HTTPServer(('127.0.0.1', 0), KeystoneStub)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f'http://127.0.0.1:{httpd.server_address[1]}/v3'
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(10)
+
+
+def test_keystone_login_gives_token_and_catalog_endpoint(keystone, server, meterd, monkeypatch):
+    monkeypatch.setenv('OS_PASSWORD', 'secret')
+    argv = ['--os-auth-url', keystone, '--os-username', 'alice', '--os-project-name', 'demo',
+            '--os-roles', 'admin']
+    client = connection.build_client(cli_main.build_parser().parse_args(argv + ['meter-list']))
+    assert (client.endpoint, client.headers['X-Auth-Token']) == (server.endpoint,
+                                                                  'keystone-token')
+    path, body = KeystoneStub.logins[0]
+    assert path == '/v3/auth/tokens'
+    assert body['auth']['identity']['password']['user'] == {
+        'name': 'alice', 'password': 'secret', 'domain': {'name': 'Default'}}
+    assert body['auth']['scope'] == {'project': {'name': 'demo', 'domain': {'name': 'Default'}}}
+    result = meterd(*argv, 'capabilities', '-f', 'json')
+    assert result.code == 0, result
+    assert result.json()['storage'] == {'storage:production_ready': True}
