@@ -291,7 +291,8 @@ class Statistics:
     help = 'Statistics of a meter: per period, per group, standard or chosen aggregates.'
     epilog = '''examples:
   meterd statistics -m cpu_util
-  meterd statistics -m cpu_util -p 3600 -q "timestamp>=2026-01-01T00:00:00;timestamp<2026-01-02T00:00:00" --plot
+  meterd statistics -m cpu_util -p 3600 --plot \
+      -q "timestamp>=2026-01-01T00:00:00;timestamp<2026-01-02T00:00:00"
   meterd statistics -m cpu_util -g resource_id -g project_id -a max -a "cardinality<-resource_id"
   meterd statistics -m cpu_util -p 3600 -a stddev --plot-png cpu.png --plot-aggregate stddev
 '''

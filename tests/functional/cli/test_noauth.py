@@ -22,8 +22,9 @@ def server(noauth_server):
 
 
 def as_member(server, meterd, project, *argv):
-    return meterd('--os-endpoint', server.endpoint, '--no-local-admin', '--os-user-id', 'u-' + project,
-                  '--os-project-id', project, '--os-roles', 'member', *argv)
+    return meterd('--os-endpoint', server.endpoint, '--no-local-admin',
+                  '--os-user-id', 'u-' + project, '--os-project-id', project,
+                  '--os-roles', 'member', *argv)
 
 
 def test_members_post_and_see_only_their_project(server, meterd):

@@ -211,7 +211,8 @@ def test_query_samples_filter_orderby_limit(run, server, meterd):
             '{\\"volume\\": 10}}]}", "orderby": "[{\\"volume\\": \\"asc\\"}]", "limit": 2}'
             ) in result.err
     table = run('query-samples', '--filter', '{"=~": {"resource": "^vm-2$"}}').out.splitlines()
-    assert table[1].startswith('| ID ') and '| vm-2        | cpu_util | gauge | 40.0   |' in table[3]
+    assert table[1].startswith('| ID ')
+    assert '| vm-2        | cpu_util | gauge | 40.0   |' in table[3]
 
 
 def test_capabilities_all_formats(run):

@@ -175,4 +175,16 @@ def test_unreadable_line_stops_before_its_batch(run, tmp_path):
 def test_missing_import_file(run, tmp_path):
     result = run('sample-import', tmp_path / 'nope.jsonl')
     assert result.code == 1
-    assert result.err == f'meterd: error: cannot open {tmp_path}/nope.jsonl: No such file or directory\n'
+    assert result.err == (f'meterd: error: cannot open {tmp_path}/nope.jsonl: '
+                          'No such file or directory\n')
+
+
+def test_ids_with_slashes_and_percent_signs_round_trip(run):
+    created = run('sample-create', '-r', 'images/a b%2F', '-m', 'image.size', '--meter-type',
+                  'gauge', '--meter-unit', 'B', '--sample-volume', '7', '-f', 'json')
+    assert created.code == 0, created
+    shown = run('resource-show', 'images/a b%2F', '-f', 'json')
+    assert shown.code == 0, shown
+    assert shown.json()['resource_id'] == 'images/a b%2F'
+    sample = run('sample-show', created.json()['message_id'], '-f', 'json').json()
+    assert sample['resource_id'] == 'images/a b%2F'
