@@ -10,15 +10,21 @@ OPTS = [
                help='Largest limit a client may ask for; a larger one is answered with '
                     '400 naming this option.'),
     cfg.IntOpt('max_statistics_partitions', default=100000, min=1,
-               help='Most statistics entries (period buckets x groups) one request may '
-                    'produce; a request that would exceed it gets 400.'),
-    cfg.IntOpt('max_query_depth', default=32, min=1,
-               help='Deepest nesting of and/or/not a complex query filter may have.'),
+               help='Most statistics entries (period buckets x units x groups) one '
+                    'request may produce; a request that would exceed it gets 400 naming '
+                    'this option. A bounded time window holding more periods than this is '
+                    'refused before the database is read.'),
+    cfg.IntOpt('max_query_depth', default=32, min=1, max=100,
+               help='Deepest nesting of a complex query filter: each and/or/not level '
+                    'and the comparison itself count one. Deeper filters get 400.'),
     cfg.IntOpt('max_query_nodes', default=1000, min=1,
-               help='Most nodes (operators and leaves) a complex query filter may have, '
-                    'and most values in one "in" list.'),
+               help='Most nodes (operators and comparisons) a complex query filter may '
+                    'have; also the most values in one "in" list, operands of one and/or '
+                    'and items of an orderby. Larger queries get 400.'),
     cfg.IntOpt('max_regex_length', default=1024, min=1,
-               help='Longest pattern accepted by the complex query operator =~.'),
+               help='Longest pattern accepted by the complex query operator =~ (RE2 '
+                    'syntax; PostgreSQL runs it with its own engine, so long patterns are '
+                    'refused rather than risked). Longer patterns get 400.'),
 ]
 
 

@@ -209,3 +209,69 @@ def test_capabilities(server):
     out = server.run('capabilities')
     assert '"samples:query:complex": true' in out
     assert '"storage:production_ready": true' in out
+
+
+def _stats_data(server, meter):
+    for volume, when in ((5, '10:30'), (6, '11:31'), (7, '12:32')):
+        create(server, meter, 'cc-s1', volume, '--timestamp', f'2020-02-01T{when}:00')
+    create(server, meter, 'cc-s2', 100, '--timestamp', '2020-02-01T09:00:00')
+
+
+def test_statistics_with_query_and_period(server):
+    _stats_data(server, 'cc.stats')
+    rows = table(server.run('statistics', '-m', 'cc.stats', '-q', 'resource_id=cc-s1',
+                            '-p', '3600'))
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ['Period', 'Period Start', 'Period End']
+    start = header.index('Period Start')
+    total = header.index('Sum')
+    assert [(r[start], r[total]) for r in body] == [
+        ('2020-02-01T10:30:00', '5.0'), ('2020-02-01T11:30:00', '6.0'),
+        ('2020-02-01T12:30:00', '7.0')]
+
+
+def test_statistics_groupby_and_selectable_aggregates(server):
+    _stats_data(server, 'cc.stats.agg')
+    rows = table(server.run('statistics', '-m', 'cc.stats.agg', '-g', 'resource_id',
+                            '-g', 'project_id', '-a', 'avg', '-a', 'max', '-a', 'stddev',
+                            '-a', 'cardinality<-resource_id'))
+    header, body = rows[0], rows[1:]
+    cells = [dict(zip(header, r)) for r in body]
+    assert [c['Avg'] for c in cells] == ['100.0', '6.0']
+    assert [c['Max'] for c in cells] == ['100.0', '7.0']
+    assert cells[1]['Standard deviation'].startswith('0.816')
+    assert [c['cardinality/resource_id'] for c in cells] == ['1.0', '1.0']
+    assert "cc-s1" in cells[1]['Group By'] and 'admin-project' in cells[1]['Group By']
+
+
+def test_statistics_errors_reach_the_user(server):
+    bad = server.run('statistics', '-m', 'cc.stats', '-p', '-5', check=False)
+    assert bad.returncode != 0
+    assert 'Period must be positive.' in bad.stderr
+
+
+def test_query_samples_filter_orderby_limit(server):
+    _stats_data(server, 'cc.query')
+    flt = json.dumps({'and': [{'=': {'meter': 'cc.query'}}, {'>': {'volume': 5}},
+                              {'in': {'resource': ['cc-s1']}}]})
+    rows = table(server.run('query-samples', '--filter', flt, '--orderby',
+                            '[{"volume": "desc"}]', '--limit', '1'))
+    header, body = rows[0], rows[1:]
+    volume = header.index('Volume')
+    assert [r[volume] for r in body] == ['7.0']
+    rows = table(server.run('query-samples', '--filter', flt, '--orderby',
+                            '[{"timestamp": "asc"}]'))
+    assert [r[volume] for r in rows[1:]] == ['6.0', '7.0']
+
+
+def test_query_samples_member_scope(server):
+    create(server, 'cc.query.scope', 'cc-qm', 1, token='member-token')
+    create(server, 'cc.query.scope', 'cc-qa', 2)
+    flt = json.dumps({'=': {'meter': 'cc.query.scope'}})
+    rows = table(server.run('query-samples', '--filter', flt, token='member-token'))
+    resource = rows[0].index('Resource ID')
+    assert [r[resource] for r in rows[1:]] == ['cc-qm']
+    other = json.dumps({'=': {'project': 'admin-project'}})
+    denied = server.run('query-samples', '--filter', other, token='member-token',
+                        check=False)
+    assert denied.returncode != 0
