@@ -18,12 +18,16 @@ import warnings
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 
 import eventlet  # noqa: E402
+import eventlet.hubs  # noqa: E402
+import eventlet.patcher  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 from oslo_log import log  # noqa: E402
 
 from meterd import exception  # noqa: E402
 
+#: The unpatched os: a signal handler runs inside the hub and must not block.
+_os = eventlet.patcher.original('os')
 LOG = log.getLogger(__name__)
 ACCESS_LOG = log.getLogger('meterd.api.access')
 
@@ -179,16 +183,56 @@ def serve(conf, app):
     LOG.info('meterd-api stopped')
 
 
-def _serve_one(conf, app, sock):
+def _serve_one(conf, app, sock, parent=None):
     server = Server(conf, app, sock)
-
-    def _stop(signum, _frame):
-        LOG.info('Signal %d received', signum)
-        eventlet.spawn_n(server.stop)
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    _on_signal((signal.SIGTERM, signal.SIGINT), server.stop)
+    if parent is not None:
+        eventlet.spawn_n(_stop_when_orphaned, parent, server)
     server.run()
+
+
+def _stop_when_orphaned(parent, server):
+    """A worker whose parent died (SIGKILL, OOM) stops instead of serving on unsupervised."""
+    while os.getppid() == parent:
+        eventlet.sleep(1)
+    LOG.warning('Parent process %d is gone; stopping', parent)
+    server.stop()
+
+
+def _on_signal(signums, callback):
+    """Run ``callback`` in a green thread when one of ``signums`` arrives.
+
+    A Python signal handler runs inside the hub's poll; a green thread it
+    spawns would wait for the next I/O event, which an idle server never
+    gets. Writing to a pipe the hub watches wakes it at once.
+
+    :returns: a function that undoes this (a forked worker must: green
+        threads and the pipe survive fork).
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+
+    def _handler(signum, _frame):
+        # Only the write: even logging may block on a lock (in the hub).
+        try:
+            _os.write(write_fd, bytes([signum]))
+        except BlockingIOError:
+            pass
+
+    def _watch():
+        eventlet.hubs.trampoline(read_fd, read=True)
+        LOG.info('Signal %d received', os.read(read_fd, 64)[0])
+        callback()
+
+    def _cancel():
+        watcher.kill()
+        os.close(read_fd)
+        os.close(write_fd)
+
+    for signum in signums:
+        signal.signal(signum, _handler)
+    watcher = eventlet.spawn(_watch)
+    return _cancel
 
 
 def _supervise(conf, app, sock):
@@ -196,26 +240,25 @@ def _supervise(conf, app, sock):
     children = set()
     stopping = False
 
-    def _stop(signum, _frame):
+    def _stop():
         nonlocal stopping
-        if stopping:
-            return
         stopping = True
-        LOG.info('Signal %d received; stopping %d worker(s)', signum, len(children))
+        LOG.info('Stopping %d worker(s)', len(children))
         # The workers keep their own copy of the socket until they are done.
         sock.close()
         for pid in children:
             _kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    cancel_parent_handler = _on_signal((signal.SIGTERM, signal.SIGINT), _stop)
+    parent = os.getpid()
     while True:
         while not stopping and len(children) < conf.api.workers:
             pid = os.fork()
             if pid == 0:
                 code = 0
                 try:
-                    _serve_one(conf, app, sock)
+                    cancel_parent_handler()
+                    _serve_one(conf, app, sock, parent)
                 except BaseException:
                     LOG.exception('Worker %d failed', os.getpid())
                     code = 1

@@ -1,0 +1,256 @@
+"""meterd-api as an operator runs it: a subprocess on a free port, spoken to over HTTP.
+
+The config holds only what the conformance harness writes (spec §3.4). A
+request is held "in flight" without any test hook: it is sent with
+``Expect: 100-continue`` and its body is withheld until the server asks for it
+(the application is then running), SIGTERM is sent, and only then the body.
+"""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+BIN = os.path.join(os.path.dirname(sys.executable), 'meterd-api')
+#: Generous bound for start-up and shutdown on a loaded machine (not a speed check).
+WAIT = 60
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def write_conf(tmp_path, port, **extra_api):
+    lines = ['[api]', 'host = 127.0.0.1', f'port = {port}', 'auth_strategy = noauth']
+    lines += [f'{k} = {v}' for k, v in extra_api.items()]
+    lines += ['', '[database]', f'connection = sqlite:///{tmp_path}/meterd.db', '']
+    path = tmp_path / 'meterd.conf'
+    path.write_text('\n'.join(lines))
+    return path
+
+
+def _wait_until(predicate, what):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+class Running:
+    """A meterd-api subprocess; its combined output is read after it exits."""
+
+    def __init__(self, tmp_path, conf_path, port):
+        self.port = port
+        self.log_path = tmp_path / 'meterd-api.log'
+        self._log = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen([BIN, '--config-file', str(conf_path)],
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     cwd=str(tmp_path), start_new_session=True)
+
+    def ready(self):
+        assert self.proc.poll() is None, self.output()
+        try:
+            conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
+            conn.request('GET', '/')
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+
+    def refuses_connections(self):
+        try:
+            socket.create_connection(('127.0.0.1', self.port), timeout=5).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(WAIT)
+
+    def output(self):
+        self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def close(self):
+        """Kill what is left, workers included (they share the session)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(WAIT)
+        self._log.close()
+
+
+@pytest.fixture
+def start(tmp_path):
+    started = []
+
+    def _start(**extra_api):
+        port = free_port()
+        server = Running(tmp_path, write_conf(tmp_path, port, **extra_api), port)
+        started.append(server)
+        _wait_until(server.ready, 'GET / to answer 200')
+        return server
+    yield _start
+    for server in started:
+        server.close()
+
+
+def _hold_request_in_flight(port, body):
+    """Send headers only, and return once the application has asked for the body."""
+    sock = socket.create_connection(('127.0.0.1', port), timeout=WAIT)
+    sock.sendall((f'POST /v2/alarms/held HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'
+                  'Content-Type: application/json\r\nExpect: 100-continue\r\n'
+                  f'Content-Length: {len(body)}\r\n\r\n').encode())
+    interim = sock.recv(4096)
+    assert interim.startswith(b'HTTP/1.1 100 Continue'), interim
+    return sock
+
+
+def _read_response(sock):
+    resp = http.client.HTTPResponse(sock)
+    resp.begin()
+    return resp.status, json.loads(resp.read())
+
+
+@pytest.mark.parametrize('workers', [1, 2])
+def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(start, workers):
+    server = start(workers=workers)
+    body = json.dumps({'name': 'x' * 100000}).encode()
+    sock = _hold_request_in_flight(server.port, body)
+
+    server.proc.send_signal(signal.SIGTERM)
+    _wait_until(server.refuses_connections, 'the listening socket to close')
+    assert server.proc.poll() is None  # still busy with the request in flight
+
+    sock.sendall(body)
+    status, answer = _read_response(sock)
+    sock.close()
+    assert status == 410
+    assert answer['error_message']['faultcode'] == 'Client'
+    assert server.stop() == 0
+    assert 'Traceback' not in server.output()
+
+
+def test_answers_versions_and_logs_one_access_line_with_the_request_id(start):
+    server = start()
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=WAIT)
+    conn.request('GET', '/v2/capabilities')
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    request_id = resp.getheader('x-openstack-request-id')
+    assert resp.status == 200 and body['api']['statistics:groupby'] is True
+    assert server.stop() == 0
+    lines = [line for line in server.output().splitlines() if request_id in line]
+    access = [line for line in lines if 'meterd.api.access' in line]
+    assert len(access) == 1, lines
+    assert '"GET /v2/capabilities HTTP/1.1" status: 200' in access[0]
+
+
+def test_keep_alive_connection_serves_sequential_requests(start):
+    server = start()
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=WAIT)
+    conn.request('GET', '/')
+    first = conn.getresponse()
+    first.read()
+    sock = conn.sock
+    conn.request('GET', '/v2')
+    second = conn.getresponse()
+    assert json.loads(second.read())['version']['id'] == 'v2'
+    assert first.status == second.status == 200
+    assert conn.sock is sock  # same TCP connection, not a reconnect
+    assert first.getheader('Connection') != 'close'
+
+
+def test_workers_share_one_port(start):
+    server = start(workers=2)
+    for _ in range(4):
+        conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=WAIT)
+        conn.request('GET', '/v2', headers={'Connection': 'close'})
+        assert conn.getresponse().status == 200
+    assert server.stop() == 0
+    assert server.output().count('Started worker') == 2
+
+
+def test_worker_stops_when_its_parent_is_killed(start):
+    server = start(workers=2)
+    workers = [int(pid) for pid in subprocess.run(
+        ['pgrep', '-P', str(server.proc.pid)], capture_output=True, text=True).stdout.split()]
+    assert len(workers) == 2
+    server.proc.kill()
+    server.proc.wait(WAIT)
+
+    def _gone(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # Reparented to init (or a subreaper): a zombie counts as gone.
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().split(') ', 1)[1].startswith('Z')
+    _wait_until(lambda: all(_gone(pid) for pid in workers), 'orphaned workers to stop')
+
+
+def test_creates_the_sqlite_database_on_first_start(start, tmp_path):
+    assert not (tmp_path / 'meterd.db').exists()
+    start()
+    assert (tmp_path / 'meterd.db').exists()
+
+
+def _run(tmp_path, text):
+    path = tmp_path / 'meterd.conf'
+    path.write_text(text)
+    return subprocess.run([BIN, '--config-file', str(path)], capture_output=True, text=True,
+                          timeout=WAIT, cwd=str(tmp_path))
+
+
+@pytest.mark.parametrize('section, line, option', [
+    ('api', 'port = eighty', 'port'),
+    ('api', 'workers = 0', 'workers'),
+    ('api', 'auth_strategy = basic', 'auth_strategy'),
+    ('database', 'metering_time_to_live = soon', 'metering_time_to_live'),
+])
+def test_bad_value_fails_start_naming_the_option(tmp_path, section, line, option):
+    result = _run(tmp_path, f'[{section}]\n{line}\n')
+    assert result.returncode != 0
+    assert f'[{section}] {option}' in result.stderr
+    assert 'Traceback' not in result.stderr + result.stdout
+
+
+def test_missing_config_file_fails_start_naming_it(tmp_path):
+    result = subprocess.run([BIN, '--config-file', str(tmp_path / 'nope.conf')],
+                            capture_output=True, text=True, timeout=WAIT)
+    assert result.returncode != 0
+    assert 'nope.conf' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_noauth_refuses_a_non_loopback_host(tmp_path):
+    port = free_port()
+    result = _run(tmp_path, f'[api]\nhost = 0.0.0.0\nport = {port}\nauth_strategy = noauth\n'
+                            f'[database]\nconnection = sqlite:///{tmp_path}/m.db\n')
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert 'noauth_allow_remote' in output
+    assert 'WARNING' in output and 'trusted as sent' in output
+    assert 'Traceback' not in output
+
+
+def test_unknown_storage_scheme_fails_start_listing_the_choices(tmp_path):
+    result = _run(tmp_path, '[api]\nauth_strategy = noauth\n'
+                            '[database]\nconnection = cassandra://db/meterd\n')
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "no storage driver for scheme 'cassandra'" in output
+    assert 'postgresql' in output and 'sqlite' in output
+    assert 'Traceback' not in output
