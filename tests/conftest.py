@@ -7,6 +7,7 @@ import webtest
 
 from meterd.api import app as api_app
 from meterd import service
+from tests import mongodb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASTE_FILE = os.path.join(ROOT, 'etc', 'api-paste.ini')
@@ -32,12 +33,25 @@ def sqlite_url(tmp_path):
     return f'sqlite:///{tmp_path}/meterd.db'
 
 
+@pytest.fixture(params=['sqlite', 'mongodb'])
+def storage_url(request, sqlite_url):
+    """make_app's default store: every API test runs on SQLite and on MongoDB.
+
+    MongoDB is mongomock, or the server named by METERD_TEST_MONGODB_URL.
+    """
+    if request.param == 'sqlite':
+        yield sqlite_url
+        return
+    with mongodb.fresh_database() as url:
+        yield url
+
+
 @pytest.fixture
-def make_app(tmp_path, sqlite_url):
+def make_app(tmp_path, storage_url):
     """Build ``webtest.TestApp`` over the shipped paste file; kwargs are conf overrides."""
     def _make(auth_strategy='noauth', connection=None, paste_file=PASTE_FILE, **groups):
         api = dict(groups.pop('api', {}), auth_strategy=auth_strategy)
-        database = dict(groups.pop('database', {}), connection=connection or sqlite_url)
+        database = dict(groups.pop('database', {}), connection=connection or storage_url)
         conf = make_conf(tmp_path, api=api, database=database, **groups)
         return webtest.TestApp(api_app.load_app(conf, paste_file=paste_file))
     return _make

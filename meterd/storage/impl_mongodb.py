@@ -171,8 +171,8 @@ class Connection(base.Connection):
         return self._samples(filters.sample_filter(sample_filter), reads.NEWEST_FIRST, limit)
 
     @_translating
-    def _samples(self, query, sort, limit):
-        yield from reads.samples(self.db, query, sort, limit)
+    def _samples(self, query, sort, limit, exact=None):
+        yield from reads.samples(self.db, query, sort, limit, exact)
 
     @_translating
     def get_meters(self, sample_filter, limit=None, unique=False):
@@ -213,4 +213,7 @@ class Connection(base.Connection):
         if limit == 0:
             return iter(())
         query = complex_query.translate(filter_expr) if filter_expr else {}
-        return self._samples(query, complex_query.sort(orderby), limit)
+        exact = None
+        if filter_expr and complex_query.has_regex(filter_expr):
+            exact = functools.partial(complex_query.matches, filter_expr)
+        return self._samples(query, complex_query.sort(orderby), limit, exact)

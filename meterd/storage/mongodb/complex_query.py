@@ -5,10 +5,19 @@ null field is false; ``not`` is the plain complement (``$nor``), so
 negating a condition on a missing key matches — the [rec] MongoDB semantics —
 and ``!=`` is exactly ``not =``. Metadata comparisons keep
 their type family (numbers numerically, strings as text, booleans apart).
-Patterns of ``=~`` arrive validated (RE2 syntax) and become ``$regex``.
+
+``=~`` is bounded as on SQL: patterns arrive validated in RE2 syntax and are
+run by RE2 (linear time) in the driver, never by the server's backtracking
+engine. A filter holding ``=~`` is sent to the server relaxed (each ``=~``
+leaf replaced by whatever makes the document a superset: true where it
+counts positively, false under an odd number of ``not``); the exact tree is
+then evaluated on each streamed candidate, and ``limit`` counts matches.
 """
 
 import datetime
+import numbers
+
+import re2
 
 from meterd.storage.mongodb import filters
 
@@ -47,23 +56,86 @@ def _leaf(op, name, value):
         return {path: _typed(name, value)}
     if op == '!=':
         return {'$nor': [{path: _typed(name, value)}]}
-    if op == '=~':
-        return {path: {'$regex': value}}
     if op == 'in':
         return {'$or': [{path: _typed(name, v)} for v in value]}
     return {path: {_RANGE[op]: _value(value)}}
 
 
-def translate(node):
-    """A validated filter tree -> a filter document."""
+_TRUE = {'_id': {'$exists': True}}
+_FALSE = {'_id': {'$exists': False}}
+
+
+def translate(node, positive=True):
+    """A validated filter tree -> a filter document (relaxed around ``=~``, see above)."""
     ((op, operand),) = node.items()
     op = op.lower()
     if op in ('and', 'or'):
-        return {f'${op}': [translate(child) for child in operand]}
+        return {f'${op}': [translate(child, positive) for child in operand]}
     if op == 'not':
-        return {'$nor': [translate(operand)]}
+        return {'$nor': [translate(operand, not positive)]}
     ((name, value),) = operand.items()
+    if op == '=~':
+        return _TRUE if positive else _FALSE
     return _leaf(op, name, value)
+
+
+def has_regex(node):
+    ((op, operand),) = node.items()
+    op = op.lower()
+    if op in ('and', 'or'):
+        return any(has_regex(child) for child in operand)
+    if op == 'not':
+        return has_regex(operand)
+    return op == '=~'
+
+
+_MISSING = object()
+
+
+def _lookup(doc, path):
+    for segment in path.split('.'):
+        if not isinstance(doc, dict) or segment not in doc:
+            return _MISSING
+        doc = doc[segment]
+    return doc
+
+
+def _family(value):
+    if isinstance(value, bool):
+        return bool
+    if isinstance(value, numbers.Number):
+        return numbers.Number
+    if isinstance(value, str):
+        return str
+    return type(value)
+
+
+def _compare(op, stored, value):
+    if stored is _MISSING or stored is None or _family(stored) is not _family(value):
+        return False
+    return {'=': stored == value, '<': stored < value, '<=': stored <= value,
+            '>': stored > value, '>=': stored >= value}[op]
+
+
+def matches(node, doc):
+    """The exact filter on one stored document, with the semantics of ``translate``."""
+    ((op, operand),) = node.items()
+    op = op.lower()
+    if op == 'and':
+        return all(matches(child, doc) for child in operand)
+    if op == 'or':
+        return any(matches(child, doc) for child in operand)
+    if op == 'not':
+        return not matches(operand, doc)
+    ((name, value),) = operand.items()
+    stored = _lookup(doc, field(name))
+    if op == '=~':
+        return isinstance(stored, str) and re2.search(value, stored) is not None
+    if op == 'in':
+        return any(_compare('=', stored, _value(v)) for v in value)
+    if op == '!=':
+        return not _compare('=', stored, _value(value))
+    return _compare(op, stored, _value(value))
 
 
 def sort(orderby):

@@ -37,11 +37,20 @@ def sample_model(doc):
     )
 
 
-def samples(db, query, sort, limit):
+def samples(db, query, sort, limit, exact=None):
+    """Samples of ``query`` in ``sort`` order; ``exact`` (a predicate on the
+    stored document) refines a relaxed query in the driver, limit counting matches."""
     cursor = db[schema.SAMPLES].find(query, sort=sort)
-    if limit is not None:
+    if limit is not None and exact is None:
         cursor = cursor.limit(limit)
+    found = 0
     for doc in cursor:
+        if exact is not None:
+            if not exact(doc):
+                continue
+            found += 1
+            if limit is not None and found > limit:
+                return
         yield sample_model(doc)
 
 
