@@ -1,35 +1,92 @@
 """The write path: one transaction per batch of samples, meters and resources kept current.
 
-Per batch: the meter catalogue rows (insert-if-missing, one SELECT back),
-the samples (one executemany with ids allocated up front), then one upsert
-per touched (resource, meter), resource and (resource, owner) with the
-batch pre-aggregated in Python, so a batch costs a handful of statements.
+Per batch: the meter catalogue rows (one SELECT; insert-if-missing only for
+new ones), the samples (one executemany with ids allocated up front), then
+one upsert per touched (resource, meter), resource and (resource, owner) with
+the batch pre-aggregated in Python, so a batch costs a handful of statements.
+The statements are plain SQL (the same ON CONFLICT text on SQLite and
+PostgreSQL) run with tuples: per-row ORM/Core parameter processing would cost
+more than the database work.
 """
 
 import json
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
-
-from meterd.storage.sqlalchemy import tables
 from meterd import timestamps
 
 
-def _insert(dialect, table):
-    module = postgresql if dialect == 'postgresql' else sqlite
-    return module.insert(table)
+_ROLLUP_COLUMNS = ('resource_id', 'user_id', 'project_id', 'source', 'metadata',
+                   'first_sample_timestamp', 'last_sample_timestamp', 'last_sample_id')
+_DESCRIBING = ('user_id', 'project_id', 'source', 'metadata', 'last_sample_id')
+_SAMPLE_COLUMNS = ('id', 'meter_id', 'resource_id', 'user_id', 'project_id', 'source',
+                   'volume', 'timestamp', 'recorded_at', 'message_id', 'message_signature',
+                   'metadata')
+
+
+def _placeholders(dialect, columns):
+    """Positional markers; PostgreSQL casts the JSON text into its jsonb column."""
+    mark = '%s' if dialect == 'postgresql' else '?'
+    json_mark = 'CAST(%s AS jsonb)' if dialect == 'postgresql' else '?'
+    return ', '.join(json_mark if c == 'metadata' else mark for c in columns)
+
+
+def _rollup_sql(dialect, table, key_columns):
+    """Upsert widening first/last and taking the description of the newest sample (§9.7).
+
+    ``>=``: on equal timestamps the sample stored later describes the row.
+    """
+    columns = key_columns + tuple(c for c in _ROLLUP_COLUMNS if c not in key_columns)
+    newer = f'excluded.last_sample_timestamp >= {table}.last_sample_timestamp'
+    sets = [f'{c} = CASE WHEN {newer} THEN excluded.{c} ELSE {table}.{c} END'
+            for c in _DESCRIBING]
+    sets.append(f'first_sample_timestamp = CASE WHEN excluded.first_sample_timestamp < '
+                f'{table}.first_sample_timestamp THEN excluded.first_sample_timestamp '
+                f'ELSE {table}.first_sample_timestamp END')
+    sets.append(f'last_sample_timestamp = CASE WHEN excluded.last_sample_timestamp > '
+                f'{table}.last_sample_timestamp THEN excluded.last_sample_timestamp '
+                f'ELSE {table}.last_sample_timestamp END')
+    return (f'INSERT INTO {table} ({", ".join(columns)}) '
+            f'VALUES ({_placeholders(dialect, columns)}) '
+            f'ON CONFLICT ({", ".join(key_columns)}) DO UPDATE SET {", ".join(sets)}')
+
+
+def _statements(dialect):
+    """The write statements as driver SQL: compiled once, executed with plain tuples."""
+    mr_columns = ('resource_id', 'meter_id') + _DESCRIBING
+    return {
+        'samples': (f'INSERT INTO samples ({", ".join(_SAMPLE_COLUMNS)}) '
+                    f'VALUES ({_placeholders(dialect, _SAMPLE_COLUMNS)})'),
+        # The most recently stored sample describes the (resource, meter) pair (§9.2).
+        'meter_resources': (
+            f'INSERT INTO meter_resources ({", ".join(mr_columns)}) '
+            f'VALUES ({_placeholders(dialect, mr_columns)}) '
+            f'ON CONFLICT (resource_id, meter_id) DO UPDATE SET '
+            + ', '.join(f'{c} = excluded.{c}' for c in _DESCRIBING)),
+        'resources': _rollup_sql(dialect, 'resources', ('resource_id',)),
+        'resource_owners': _rollup_sql(dialect, 'resource_owners',
+                                       ('resource_id', 'owner_key')),
+    }
+
+
+_SQL = {dialect: _statements(dialect) for dialect in ('sqlite', 'postgresql')}
 
 
 def _meter_ids(conn, dialect, samples):
     """{(name, type, unit): id}, creating the missing catalogue rows."""
     triples = {(s.counter_name, s.counter_type, s.counter_unit) for s in samples}
-    conn.execute(_insert(dialect, tables.meters).on_conflict_do_nothing(),
-                 [{'name': n, 'type': t, 'unit': u} for n, t, u in triples])
-    m = tables.meters.c
-    rows = conn.execute(sa.select(m.id, m.name, m.type, m.unit)
-                        .where(m.name.in_({t[0] for t in triples})))
-    return {(name, kind, unit): id_ for id_, name, kind, unit in rows}
+    names = sorted({t[0] for t in triples})
+    mark = '%s' if dialect == 'postgresql' else '?'
+    query = (f'SELECT id, name, type, unit FROM meters '
+             f'WHERE name IN ({", ".join([mark] * len(names))})')
+    known = {(name, kind, unit): id_
+             for id_, name, kind, unit in conn.exec_driver_sql(query, tuple(names))}
+    missing = triples - known.keys()
+    if missing:
+        conn.exec_driver_sql(
+            f'INSERT INTO meters (name, type, unit) VALUES ({mark}, {mark}, {mark}) '
+            f'ON CONFLICT (name, type, unit) DO NOTHING', sorted(missing))
+        known = {(name, kind, unit): id_
+                 for id_, name, kind, unit in conn.exec_driver_sql(query, tuple(names))}
+    return known
 
 
 def _allocate_ids(conn, dialect, count):
@@ -44,96 +101,69 @@ def _allocate_ids(conn, dialect, count):
     return list(range(top + 1, top + 1 + count))
 
 
-def _later(new, old):
-    """True when sample row ``new`` describes a resource rather than ``old`` (§9.7)."""
-    return (new['timestamp'], new['id']) >= (old['timestamp'], old['id'])
-
-
 def _rollup(rows, key):
-    """Per key: first/last timestamps and the row with the greatest (timestamp, id)."""
+    """Per key: [first, last, newest row] where newest has the greatest (timestamp, id).
+
+    Rows come in id order, so ``>=`` on the timestamp keeps the later of equals.
+    """
     groups = {}
     for row in rows:
         k = key(row)
+        ts = row[_TS]
         group = groups.get(k)
         if group is None:
-            groups[k] = {'first': row['timestamp'], 'last': row['timestamp'], 'row': row}
-            continue
-        group['first'] = min(group['first'], row['timestamp'])
-        group['last'] = max(group['last'], row['timestamp'])
-        if _later(row, group['row']):
-            group['row'] = row
+            groups[k] = [ts, ts, row]
+        else:
+            if ts < group[0]:
+                group[0] = ts
+            if ts >= group[1]:
+                group[1] = ts
+                group[2] = row
     return groups
 
 
-def _greatest(table, excluded, column):
-    """excluded.column when the incoming sample is at least as new as the stored one."""
-    newer = excluded.last_sample_timestamp >= table.c.last_sample_timestamp
-    return sa.case((newer, getattr(excluded, column)), else_=table.c[column])
-
-
-def _upsert_rollup(conn, dialect, table, index_elements, values):
-    stmt = _insert(dialect, table)
-    excluded = stmt.excluded
-    first = sa.case(
-        (excluded.first_sample_timestamp < table.c.first_sample_timestamp,
-         excluded.first_sample_timestamp),
-        else_=table.c.first_sample_timestamp)
-    last = sa.case(
-        (excluded.last_sample_timestamp > table.c.last_sample_timestamp,
-         excluded.last_sample_timestamp),
-        else_=table.c.last_sample_timestamp)
-    updates = {c: _greatest(table, excluded, c)
-               for c in ('user_id', 'project_id', 'source', 'metadata', 'last_sample_id')
-               if c in table.c}
-    updates.update(first_sample_timestamp=first, last_sample_timestamp=last)
-    conn.execute(stmt.on_conflict_do_update(index_elements=index_elements, set_=updates),
-                 values)
-
-
-def _rollup_values(group, **extra):
-    row = group['row']
-    return dict(extra, resource_id=row['resource_id'], user_id=row['user_id'],
-                project_id=row['project_id'], source=row['source'],
-                metadata=row['metadata'], first_sample_timestamp=group['first'],
-                last_sample_timestamp=group['last'], last_sample_id=row['id'])
+# Positions in a samples row tuple (the _SAMPLE_COLUMNS order).
+_ID, _METER, _RES, _USER, _PROJ, _SRC, _TS, _META = 0, 1, 2, 3, 4, 5, 7, 11
 
 
 def record(conn, dialect, samples):
     """Insert ``samples`` (models.Sample) and update the catalogue, inside ``conn``'s transaction."""
+    sql = _SQL[dialect]
     meter_ids = _meter_ids(conn, dialect, samples)
     ids = _allocate_ids(conn, dialect, len(samples))
     now = timestamps.to_micros(timestamps.utcnow())
-    rows = [{
-        'id': id_,
-        'meter_id': meter_ids[(s.counter_name, s.counter_type, s.counter_unit)],
-        'resource_id': s.resource_id, 'user_id': s.user_id, 'project_id': s.project_id,
-        'source': s.source, 'volume': float(s.counter_volume),
-        'timestamp': timestamps.to_micros(s.timestamp), 'recorded_at': now,
-        'message_id': s.message_id, 'message_signature': s.message_signature,
-        'metadata': s.resource_metadata or {},
-    } for id_, s in zip(ids, samples)]
-    conn.execute(tables.samples.insert(), rows)
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+                             separators=(',', ':')).encode
+    rows = [(id_, meter_ids[(s.counter_name, s.counter_type, s.counter_unit)],
+             s.resource_id, s.user_id, s.project_id, s.source, float(s.counter_volume),
+             timestamps.to_micros(s.timestamp), now, s.message_id, s.message_signature,
+             dumps(s.resource_metadata or {}))
+            for id_, s in zip(ids, samples)]
+    conn.exec_driver_sql(sql['samples'], rows)
 
-    # meter_resources: the most recently stored sample of each pair (§9.2).
     latest_pair = {}
     for row in rows:
-        latest_pair[(row['resource_id'], row['meter_id'])] = row
-    stmt = _insert(dialect, tables.meter_resources)
-    cols = ('user_id', 'project_id', 'source', 'metadata', 'last_sample_id')
-    conn.execute(
-        stmt.on_conflict_do_update(index_elements=['resource_id', 'meter_id'],
-                                   set_={c: stmt.excluded[c] for c in cols}),
-        [{'resource_id': r['resource_id'], 'meter_id': r['meter_id'], 'user_id': r['user_id'],
-          'project_id': r['project_id'], 'source': r['source'], 'metadata': r['metadata'],
-          'last_sample_id': r['id']} for r in latest_pair.values()])
+        latest_pair[(row[_RES], row[_METER])] = row
+    conn.exec_driver_sql(sql['meter_resources'], [
+        (r[_RES], r[_METER], r[_USER], r[_PROJ], r[_SRC], r[_META], r[_ID])
+        for r in latest_pair.values()])
 
-    by_resource = _rollup(rows, lambda r: r['resource_id'])
-    _upsert_rollup(conn, dialect, tables.resources, ['resource_id'],
-                   [_rollup_values(g) for g in by_resource.values()])
-    by_owner = _rollup(rows, lambda r: (r['resource_id'], owner_key(
-        r['user_id'], r['project_id'], r['source'])))
-    _upsert_rollup(conn, dialect, tables.resource_owners, ['resource_id', 'owner_key'],
-                   [_rollup_values(g, owner_key=k[1]) for k, g in by_owner.items()])
+    by_resource = _rollup(rows, lambda r: r[_RES])
+    conn.exec_driver_sql(sql['resources'], [
+        (rid, r[_USER], r[_PROJ], r[_SRC], r[_META], first, last, r[_ID])
+        for rid, (first, last, r) in by_resource.items()])
+    owner_keys = {}
+
+    def resource_owner(r):
+        owner = (r[_USER], r[_PROJ], r[_SRC])
+        key = owner_keys.get(owner)
+        if key is None:
+            key = owner_keys[owner] = owner_key(*owner)
+        return r[_RES], key
+    by_owner = _rollup(rows, resource_owner)
+    conn.exec_driver_sql(sql['resource_owners'], [
+        (rid, key, r[_USER], r[_PROJ], r[_SRC], r[_META], first, last, r[_ID])
+        for (rid, key), (first, last, r) in by_owner.items()])
 
 
 def owner_key(user_id, project_id, source):
