@@ -110,15 +110,17 @@ def check_bind(conf):
 
 
 def listen(conf):
-    """Bind the listening socket.
+    """Bind the listening socket (workers inherit it across fork).
 
     TCP_NODELAY is set on the listener so every accepted connection inherits
     it: a response eventlet writes in two pieces (headers buffered, a large
     body after them) must not wait for the client's delayed ACK (Nagle).
     """
     family = socket.AF_INET6 if ':' in conf.api.host else socket.AF_INET
+    # No SO_REUSEPORT (eventlet's default): a second server started on the
+    # same port must fail, not silently share the connections.
     sock = eventlet.listen((conf.api.host, conf.api.port), family=family,
-                           backlog=conf.api.backlog)
+                           backlog=conf.api.backlog, reuse_port=False)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 

@@ -202,6 +202,16 @@ def test_worker_stops_when_its_parent_is_killed(start):
     _wait_until(lambda: all(_gone(pid) for pid in workers), 'orphaned workers to stop')
 
 
+def test_second_server_on_a_busy_port_fails_instead_of_sharing_it(start, tmp_path):
+    server = start()
+    other = tmp_path / 'other'
+    other.mkdir()
+    result = subprocess.run([BIN, '--config-file', str(write_conf(other, server.port))],
+                            capture_output=True, text=True, timeout=WAIT)
+    assert result.returncode == 1
+    assert 'Address already in use' in result.stdout + result.stderr
+
+
 def test_creates_the_sqlite_database_on_first_start(start, tmp_path):
     assert not (tmp_path / 'meterd.db').exists()
     start()
