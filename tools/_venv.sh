@@ -27,8 +27,13 @@ ensure_venv() {
     fi
     local stamp="$VENV/.meterd-installed-$extras"
     if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
-        "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+        echo "installing meterd[$extras] into $VENV (log: $VENV/pip.log)" >&2
+        if ! { "$VENV/bin/python" -m pip install --upgrade pip &&
+               "$VENV/bin/python" -m pip install -e "$ROOT[$extras]"; } >"$VENV/pip.log" 2>&1; then
+            tail -n 30 "$VENV/pip.log" >&2
+            echo "pip install failed; see $VENV/pip.log" >&2
+            return 1
+        fi
         touch "$stamp"
     fi
 }

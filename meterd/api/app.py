@@ -19,10 +19,14 @@ LOG = log.getLogger(__name__)
 
 GROUP = 'api'
 OPTS = [
-    cfg.StrOpt('auth_strategy', default='token', choices=['keystone', 'token', 'noauth'],
-               help='Which pipeline of api-paste.ini serves requests: keystone (validate '
-                    'tokens with Keystone), token (built-in tokens from token_file) or '
-                    'noauth (trust X-User-Id/X-Project-Id/X-Roles; closed networks only).'),
+    cfg.StrOpt('auth_strategy', default='token',
+               choices=[('keystone', 'validate X-Auth-Token with Keystone '
+                                     '(keystonemiddleware, [keystone_authtoken])'),
+                        ('token', 'built-in tokens from [api] token_file'),
+                        ('noauth', 'trust X-User-Id/X-Project-Id/X-Roles as sent; '
+                                   'loopback or closed networks only')],
+               help='Which pipeline of the paste file serves requests; each auth '
+                    'strategy names one pipeline there.'),
     cfg.StrOpt('paste_config', default='api-paste.ini',
                help='The paste pipeline file; a relative name is looked up beside the '
                     'config files, then in /etc/meterd and the source tree\'s etc/.'),
