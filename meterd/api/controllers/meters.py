@@ -43,6 +43,6 @@ class MetersController:
         secret = self._conf.publisher.telemetry_secret
         posted = validation.new_samples(
             body, meter_name, req.context, self._conf,
-            signer=lambda message: signing.compute_signature(message, secret))
+            signer=lambda message: signing.compute_signature(message, secret), raw=req.body)
         self._storage.record_samples([p.sample for p in posted])
         return [views.posted_sample(p) for p in posted]
