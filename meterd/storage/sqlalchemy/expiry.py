@@ -68,6 +68,19 @@ def prune(conn, cutoff):
     conn.execute(res.delete().where(aged, ~sa.exists().where(owned)))
     first = sa.select(sa.func.min(s.c.timestamp)).where(owned).scalar_subquery()
     conn.execute(res.update().where(aged).values(first_sample_timestamp=first))
+    _prune_owners(conn, cutoff)
     conn.execute(meters.delete().where(
         ~sa.exists().where(s.c.meter_id == meters.c.id),
         ~sa.exists().where(mr.c.meter_id == meters.c.id)))
+
+
+def _prune_owners(conn, cutoff):
+    """The same for the per-owner rollup ``resource_owners`` (owner-filtered resource lists)."""
+    s, ro = tables.samples, tables.resource_owners
+    keys = ('resource_id', 'user_id', 'project_id', 'source')
+    _redescribe(conn, ro, keys, (s.c.timestamp.desc(), s.c.id.desc()))
+    aged = ro.c.first_sample_timestamp < cutoff
+    owned = _owned_by(ro, keys)
+    conn.execute(ro.delete().where(aged, ~sa.exists().where(owned)))
+    first = sa.select(sa.func.min(s.c.timestamp)).where(owned).scalar_subquery()
+    conn.execute(ro.update().where(aged).values(first_sample_timestamp=first))

@@ -288,3 +288,21 @@ def test_clear_removes_everything(conn):
     assert list(conn.get_samples(storage.SampleFilter())) == []
     assert list(conn.get_meters(storage.SampleFilter())) == []
     assert list(conn.get_resources(storage.SampleFilter())) == []
+
+
+def test_expiry_keeps_owner_filtered_resource_listings_exact(conn):
+    old = datetime.datetime.utcnow() - datetime.timedelta(days=10)
+    recent = datetime.datetime.utcnow() - datetime.timedelta(minutes=5)
+    conn.record_samples([
+        make(resource='gone', when=old, project='p1'),
+        make(resource='kept', when=old, project='p1'),
+        make(resource='kept', when=recent, project='p1'),
+        make(resource='kept', when=old, project='p2', user='u2', source='p2:openstack'),
+    ])
+    assert conn.clear_expired_metering_data(86400) == 3
+    for f in (storage.SampleFilter(), storage.SampleFilter(project='p1')):
+        (res,) = conn.get_resources(f)
+        assert res.resource_id == 'kept'
+        assert res.first_sample_timestamp == res.last_sample_timestamp == recent
+    assert list(conn.get_resources(storage.SampleFilter(project='p2'))) == []
+    assert list(conn.get_resources(storage.SampleFilter(user='u2'))) == []
