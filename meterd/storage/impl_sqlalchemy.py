@@ -226,7 +226,13 @@ class Connection(base.Connection):
         if limit == 0:
             return []
         stmt = sql_complex_query.build(filter_expr, orderby, limit, self.dialect)
-        with self.begin() as conn:
-            if self.dialect == 'sqlite':
-                sql_complex_query.register_functions(conn.connection.driver_connection)
-            return [sql_complex_query.sample(row) for row in conn.execute(stmt)]
+        try:
+            with self.begin() as conn:
+                if self.dialect == 'sqlite':
+                    sql_complex_query.register_functions(conn.connection.driver_connection)
+                return [sql_complex_query.sample(row) for row in conn.execute(stmt)]
+        except sa_exc.DataError as err:
+            # PostgreSQL's regex engine refuses a few patterns RE2 accepts.
+            raise exception.ClientSideError(
+                'Filter expression not valid: the database cannot evaluate a value of '
+                'the filter (for =~, use the RE2 subset PostgreSQL also reads)') from err

@@ -5,10 +5,12 @@ names, lower-case operators, typed values. Only the public driver API is used.
 """
 
 import datetime
+import time
 import uuid
 
 import pytest
 
+from meterd import exception
 from meterd.storage import models
 
 T0 = datetime.datetime(2013, 3, 1, 10, 0)
@@ -195,3 +197,22 @@ def test_ties_go_most_recently_stored_first(conn):
                                                             first.message_id]
     got = conn.query_samples(orderby=[('timestamp', 'asc')])
     assert [s.message_id for s in got] == [second.message_id, first.message_id]
+
+
+def test_hostile_regex_answers_quickly(conn):
+    conn.record_samples([make(1, 0, resource='a' * 5000 + '!')])
+    started = time.monotonic()
+    for pattern in ('^(a+)+$', '^(a|aa)*$', '(.*a){20}$', '^(([a-z])+.)+[A-Z]([a-z])+$'):
+        assert vols(conn, {'=~': {'resource_id': pattern}}) == []
+    # A bound on runaway work, not a speed test: backtracking would take ages.
+    assert time.monotonic() - started < 30
+
+
+def test_regex_the_backend_cannot_run_is_a_client_error_or_a_result(conn):
+    conn.record_samples([make(1, 0, resource='a' * 300)])
+    try:
+        got = vols(conn, {'=~': {'resource_id': '^a{300}$'}})
+    except exception.ClientSideError as err:
+        assert str(err).startswith('Filter expression not valid: ')
+    else:
+        assert got == [1.0]
