@@ -3,8 +3,10 @@
 import re
 import sys
 
+from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_log import log
+from oslo_policy import opts as policy_opts
 
 from meterd import opts
 
@@ -76,6 +78,11 @@ def prepare_service(argv=None, config_files=None, description=None):
     """
     conf = cfg.ConfigOpts()
     log.register_options(conf)
+    # Libraries register these lazily; up front, a bad value fails at start
+    # and tests can override them.
+    policy_opts.set_defaults(conf)
+    for group, group_opts in auth_token.list_opts():
+        conf.register_opts(group_opts, group=group)
     opts.register_opts(conf)
     log.set_defaults(default_log_levels=log.get_default_log_levels() + _QUIET_LOGGERS)
     argv = sys.argv[1:] if argv is None else argv

@@ -43,16 +43,18 @@ def list_rules():
     return rules
 
 
+#: id(conf) -> (conf, enforcer). Holding conf keeps its id from being reused
+#: by a later ConfigOpts (tests build many), which would inherit its policy.
 _ENFORCERS = {}
 
 
 def _enforcer(conf):
-    enforcer = _ENFORCERS.get(id(conf))
-    if enforcer is None:
+    entry = _ENFORCERS.get(id(conf))
+    if entry is None or entry[0] is not conf:
         enforcer = policy.Enforcer(conf)
         enforcer.register_defaults(list_rules())
-        _ENFORCERS[id(conf)] = enforcer
-    return enforcer
+        entry = _ENFORCERS[id(conf)] = (conf, enforcer)
+    return entry[1]
 
 
 def get_enforcer():
