@@ -35,7 +35,7 @@ class MetersController:
 
     @wsgi.response(201)
     def create(self, req, meter_name, body):
-        """Store the posted samples all-or-nothing; ``direct`` changes nothing (writes are sync)."""
+        """Store the posted samples all-or-nothing; ``direct`` changes nothing (sync writes)."""
         policy.authorize(self._conf, req.context, 'telemetry:create_samples')
         args = validation.request_args(req)
         validation.reject_unknown_params(args, ('direct',))

@@ -127,7 +127,7 @@ _ID, _METER, _RES, _USER, _PROJ, _SRC, _TS, _META = 0, 1, 2, 3, 4, 5, 7, 11
 
 
 def record(conn, dialect, samples):
-    """Insert ``samples`` (models.Sample) and update the catalogue, inside ``conn``'s transaction."""
+    """Insert ``samples`` (models.Sample) and update the catalogue in ``conn``'s transaction."""
     sql = _SQL[dialect]
     meter_ids = _meter_ids(conn, dialect, samples)
     ids = _allocate_ids(conn, dialect, len(samples))
