@@ -73,7 +73,21 @@ def load_app(conf, paste_file=None):
     _CONFS[key] = conf
     LOG.info('Loading the API pipeline %r from %s', conf.api.auth_strategy, paste_file)
     return deploy.loadapp('config:' + paste_file, name='meterd',
-                          global_conf={CONF_KEY: key})
+                          global_conf=_global_conf(conf, key))
+
+
+def _global_conf(conf, key):
+    """What every filter factory receives besides its own section.
+
+    ``oslo_config_project``/``oslo_config_file`` make oslo.middleware filters
+    (sizelimit, cors, http_proxy_to_wsgi, ...) read their options from
+    meterd's config file into a ConfigOpts of their own instead of falling
+    back to the process-global ``cfg.CONF``.
+    """
+    global_conf = {CONF_KEY: key, 'oslo_config_project': 'meterd'}
+    if conf.config_file:
+        global_conf['oslo_config_file'] = os.path.abspath(conf.config_file[0])
+    return global_conf
 
 
 def conf_from(global_conf):
