@@ -9,6 +9,7 @@ import contextlib
 import functools
 import time
 
+import bson
 from oslo_config import cfg
 from oslo_log import log
 import pymongo
@@ -115,7 +116,8 @@ class Connection(base.Connection):
         topology = getattr(self.client, 'topology_description', None)
         if not isinstance(topology, topology_description.TopologyDescription):
             return False
-        return topology.topology_type_name in ('ReplicaSetWithPrimary', 'ReplicaSetNoPrimary', 'Sharded')
+        return topology.topology_type_name in ('ReplicaSetWithPrimary', 'ReplicaSetNoPrimary',
+                                               'Sharded')
 
     def _write_concern(self, option):
         if option == 'auto':
@@ -144,6 +146,9 @@ class Connection(base.Connection):
         """pymongo errors -> MeterdError at the driver boundary."""
         try:
             yield
+        except (bson.errors.InvalidDocument, OverflowError) as err:
+            # A value BSON cannot hold (an integer beyond 64 bits): the client's input.
+            raise exception.InvalidInput(f'A value cannot be stored or queried: {err}') from err
         except errors.DuplicateKeyError as err:
             raise exception.Conflict('The data conflicts with stored data.') from err
         except (errors.ConnectionFailure, errors.WriteConcernError,

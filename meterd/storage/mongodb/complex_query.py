@@ -38,7 +38,7 @@ def field(name):
 def _value(value):
     if isinstance(value, datetime.datetime):
         return filters.micros(value)
-    return value
+    return filters.bson_value(value)
 
 
 def _typed(name, value):

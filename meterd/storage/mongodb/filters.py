@@ -10,6 +10,7 @@ import datetime
 
 import bson
 
+from meterd import exception
 from meterd import storage
 from meterd.storage.mongodb import escaping
 from meterd import timestamps
@@ -27,8 +28,17 @@ def metadata_field(path):
     return f'{METADATA}.{escaping.escape_path(path)}'
 
 
+def bson_value(value):
+    """``value`` as BSON can hold it; an integer beyond 64 bits is the client's error."""
+    if isinstance(value, int) and not isinstance(value, bool) and not (
+            -2 ** 63 <= value < 2 ** 63):
+        raise exception.InvalidInput(f'The value {value} is out of the 64-bit integer range.')
+    return value
+
+
 def equals(value):
     """Condition on one field: equal to ``value`` and of the same BSON type family."""
+    value = bson_value(value)
     if value is storage.NULL or value is None:
         return {'$eq': None, '$exists': True}
     if isinstance(value, bool):

@@ -40,7 +40,8 @@ INDEXES = {
     ],
 }
 
-#: collection -> (TTL index name, BSON date field): a document goes once its newest sample is older than the TTL.
+#: collection -> (TTL index name, BSON date field); a document goes once its newest
+#: sample is older than the TTL.
 TTL_INDEXES = {
     SAMPLES: ('sample_ttl', 'timestamp'),
     METERS: ('meter_ttl', 'last_sample_timestamp'),

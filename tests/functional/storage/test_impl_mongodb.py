@@ -348,3 +348,11 @@ def test_reads_match_the_sql_driver(both):
         f = f.replace(start_timestamp=None)
         assert list(mongo.get_meters(f)) == list(sql.get_meters(f))
         assert list(mongo.get_meters(f, unique=True)) == list(sql.get_meters(f, unique=True))
+
+
+def test_query_value_beyond_bson_integers_is_invalid_input(conn):
+    conn.record_samples([make()])
+    with pytest.raises(exception.InvalidInput):
+        list(conn.query_samples({'=': {'resource_metadata.size': 2 ** 70}}))
+    with pytest.raises(exception.InvalidInput):
+        list(conn.get_samples(storage.SampleFilter(metaquery={'size': 2 ** 70})))
