@@ -416,7 +416,13 @@ def infer_literal(raw):
     """
     if _INT_RE.match(raw):
         number = int(raw)
-        return number if abs(number) <= _INT64_MAX else float(number)
+        if abs(number) <= _INT64_MAX:
+            return number
+        try:
+            return float(number)
+        except OverflowError:
+            # Beyond any stored number: it can only ever equal the same text.
+            return raw
     if _FLOAT_RE.match(raw):
         number = float(raw)
         return number if math.isfinite(number) else raw
