@@ -160,14 +160,22 @@ def _typed(field, value):
                 return float(value)
             except ValueError:
                 raise _Invalid(f'{value!r} is not of type \'number\'')
-        return float(value)
+        return _bounded_float(value)
     if field in _TEXT:
         if isinstance(value, bool):
             raise _Invalid(f'{value!r} is not of type \'string\'')
         return value if isinstance(value, str) else json.dumps(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2 ** 63:
-        return float(value)
+        return _bounded_float(value)
     return value
+
+
+def _bounded_float(value):
+    """A JSON number as float; an integer beyond float range is invalid, not a 500."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise _Invalid(f'{value} is out of range for a number')
 
 
 class _Normaliser:
