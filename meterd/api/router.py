@@ -9,6 +9,7 @@ import routes
 import webob.dec
 import webob.exc
 
+from meterd import exception
 from meterd.api.controllers import capabilities
 from meterd.api.controllers import meters
 from meterd.api.controllers import openapi
@@ -96,7 +97,11 @@ class API:
     @webob.dec.wsgify
     def __call__(self, req):
         # Match on the UTF-8 decoded path so non-ASCII meter names round-trip.
-        result = self._mapper.routematch(req.path_info, environ=req.environ)
+        try:
+            path = req.path_info
+        except UnicodeDecodeError:
+            raise exception.ClientSideError('The request path is not valid UTF-8.')
+        result = self._mapper.routematch(path, environ=req.environ)
         if not result:
             raise webob.exc.HTTPNotFound()
         match = dict(result[0])

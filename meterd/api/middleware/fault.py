@@ -108,6 +108,12 @@ def _message_from_body(req, resp):
     return default
 
 
+def _path(req):
+    """The path for log lines; a path that is not UTF-8 is escaped, never an error."""
+    return req.environ.get('PATH_INFO', '').encode('latin-1', 'replace').decode(
+        'utf-8', 'backslashreplace')
+
+
 _KEPT_HEADERS = ('Allow', 'WWW-Authenticate', 'Retry-After', 'Location')
 
 
@@ -129,7 +135,7 @@ class FaultMiddleware:
         except webob.exc.HTTPException as err:
             resp = self._rerender(req, err)
         except Exception:
-            LOG.exception('Unexpected error serving %s %s', req.method, req.path)
+            LOG.exception('Unexpected error serving %s %s', req.method, _path(req))
             resp = error_response(req, 500, 'Internal Server Error')
         else:
             if resp.status_int >= 400:
@@ -139,15 +145,15 @@ class FaultMiddleware:
     @staticmethod
     def _from_error(req, err):
         if err.code >= 500:
-            LOG.error('%s %s failed: %s', req.method, req.path, err.message)
+            LOG.error('%s %s failed: %s', req.method, _path(req), err.message)
         else:
-            LOG.info('%s %s rejected (%d): %s', req.method, req.path, err.code, err.message)
+            LOG.info('%s %s rejected (%d): %s', req.method, _path(req), err.code, err.message)
         return error_response(req, err.code, err.message)
 
     @staticmethod
     def _rerender(req, resp):
         if resp.status_int >= 500:
-            LOG.error('%s %s answered %s', req.method, req.path, resp.status)
+            LOG.error('%s %s answered %s', req.method, _path(req), resp.status)
         detail = getattr(resp, 'detail', None)
         message = (detail if isinstance(detail, str) and detail
                    else _message_from_body(req, resp))

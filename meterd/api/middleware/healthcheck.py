@@ -31,7 +31,8 @@ class HealthcheckFilter:
 
     @webob.dec.wsgify
     def __call__(self, req):
-        if req.path_info == self.path and req.method in ('GET', 'HEAD'):
+        # The raw PATH_INFO: decoding a non-UTF-8 path is the router's business.
+        if req.environ.get('PATH_INFO') == self.path and req.method in ('GET', 'HEAD'):
             return req.get_response(self.probe)
         return req.get_response(self.app)
 
