@@ -20,6 +20,7 @@ from meterd import storage
 from meterd.storage import base
 from meterd.storage.sqlalchemy import complex_query as sql_complex_query
 from meterd.storage.sqlalchemy import expiry
+from meterd.storage.sqlalchemy import groupcommit
 from meterd.storage.sqlalchemy import ingest
 from meterd.storage.sqlalchemy import reads
 from meterd.storage.sqlalchemy import statistics as sql_statistics
@@ -64,6 +65,7 @@ class Connection(base.Connection):
         self.engine = self._create_engine(_normalise_url(url), conf)
         self.dialect = self.engine.dialect.name
         self._connect_with_retries(conf.database.max_retries, conf.database.retry_interval)
+        self._writer = groupcommit.GroupWriter(self._write_samples)
         self.upgrade()
 
     # -- engine and schema ------------------------------------------------
@@ -170,7 +172,23 @@ class Connection(base.Connection):
         samples = list(samples)
         if not samples:
             return
-        with self.begin(write=True) as conn:
+        self._writer.record(samples)
+
+    def _write_samples(self, samples):
+        """One write transaction; on SQLite run off the eventlet hub (see groupcommit)."""
+        with self.translate_errors():
+            with self.engine.connect() as conn:
+                conn.info['write'] = True
+                try:
+                    if self.dialect == 'sqlite':
+                        groupcommit.offload(self._record_in, conn, samples)
+                    else:
+                        self._record_in(conn, samples)
+                finally:
+                    conn.info['write'] = False
+
+    def _record_in(self, conn, samples):
+        with conn.begin():
             ingest.record(conn, self.dialect, samples)
 
     def get_samples(self, sample_filter, limit=None):

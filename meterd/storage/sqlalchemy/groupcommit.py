@@ -1,0 +1,126 @@
+"""Group commit: sample batches posted concurrently share one write transaction.
+
+Every commit costs an fsync (SQLite ``synchronous=FULL``) and rewrites the
+index pages it touched, so N concurrent POSTs committing one by one pay N
+times what one transaction holding all of them costs. Batches are queued;
+the first waiting request writes every queued batch in one transaction and
+each request answers only after the transaction holding its samples
+committed, so "durable and visible on return" still holds. If that shared
+transaction fails, its batches are written again one by one: only a faulty
+batch fails, the others are not affected by their neighbour.
+
+Under eventlet the transaction runs in a native thread (``eventlet.tpool``):
+sqlite3 releases the GIL while it writes and syncs, so the hub keeps
+parsing and validating the next requests, and serving reads, meanwhile.
+"""
+
+import threading
+
+from eventlet import patcher
+from eventlet import tpool
+
+#: Upper bound of samples in one shared transaction (bounds its lock time).
+MAX_GROUP_SAMPLES = 5000
+
+
+def offload(func, *args):
+    """``func(*args)`` in a native thread when the process runs on eventlet, else inline."""
+    if patcher.is_monkey_patched('thread'):
+        return tpool.execute(func, *args)
+    return func(*args)
+
+
+class _Batch:
+    __slots__ = ('samples', 'wake', 'done', 'stored', 'error')
+
+    def __init__(self, samples):
+        self.samples = samples
+        self.wake = threading.Event()
+        self.done = False
+        self.stored = False
+        self.error = None
+
+
+class GroupWriter:
+    """Serialise writers and merge the batches that queue up behind a transaction.
+
+    :param write: ``callable(samples)`` storing one list of samples in one
+        transaction, raising on failure.
+    """
+
+    def __init__(self, write, max_samples=MAX_GROUP_SAMPLES):
+        self._write = write
+        self._max = max_samples
+        self._lock = threading.Lock()
+        self._pending = []
+        self._writing = False
+
+    def record(self, samples):
+        """Store ``samples`` all-or-nothing; returns once they are committed.
+
+        :raises: whatever ``write`` raised for this batch.
+        """
+        batch = _Batch(samples)
+        with self._lock:
+            self._pending.append(batch)
+            lead = not self._writing
+            self._writing = True
+        if not lead:
+            batch.wake.wait()
+        if not batch.done:
+            # Either first in line, or handed the lead by the previous writer.
+            self._lead(batch)
+        if batch.error is not None:
+            raise batch.error
+
+    def _take(self):
+        with self._lock:
+            group, size = [], 0
+            while self._pending and (not group
+                                     or size + len(self._pending[0].samples) <= self._max):
+                batch = self._pending.pop(0)
+                group.append(batch)
+                size += len(batch.samples)
+            return group
+
+    def _lead(self, own):
+        try:
+            while not own.done:
+                self._commit(self._take())
+        finally:
+            with self._lock:
+                if self._pending:
+                    self._pending[0].wake.set()  # the next in line leads
+                else:
+                    self._writing = False
+
+    def _commit(self, group):
+        try:
+            if len(group) > 1:
+                try:
+                    self._write([s for batch in group for s in batch.samples])
+                except Exception:
+                    pass  # written again batch by batch below
+                else:
+                    for batch in group:
+                        batch.stored = True
+            for batch in group:
+                if not batch.stored:
+                    self._store(batch)
+        except BaseException as err:
+            for batch in group:
+                if not batch.stored and batch.error is None:
+                    batch.error = err
+            raise
+        finally:
+            for batch in group:
+                batch.done = True
+                batch.wake.set()
+
+    def _store(self, batch):
+        try:
+            self._write(batch.samples)
+        except Exception as err:  # re-raised in the thread that posted the batch
+            batch.error = err
+        else:
+            batch.stored = True
