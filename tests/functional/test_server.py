@@ -17,6 +17,9 @@ import time
 
 import pytest
 
+from meterd.api import server as api_server
+from tests import conftest
+
 BIN = os.path.join(os.path.dirname(sys.executable), 'meterd-api')
 #: Generous bound for start-up and shutdown on a loaded machine (not a speed check).
 WAIT = 60
@@ -264,3 +267,16 @@ def test_unknown_storage_scheme_fails_start_listing_the_choices(tmp_path):
     assert "no storage driver for scheme 'cassandra'" in output
     assert 'postgresql' in output and 'sqlite' in output
     assert 'Traceback' not in output
+
+
+def test_listener_sets_tcp_nodelay_inherited_by_accepted_connections(tmp_path):
+    conf = conftest.make_conf(tmp_path, api={'port': 0})
+    listener = api_server.listen(conf)
+    try:
+        client = socket.create_connection(listener.getsockname()[:2])
+        accepted, _ = listener.accept()
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        accepted.close()
+        client.close()
+    finally:
+        listener.close()
