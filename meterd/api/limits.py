@@ -21,6 +21,16 @@ OPTS = [
                help='Most nodes (operators and comparisons) a complex query filter may '
                     'have; also the most values in one "in" list, operands of one and/or '
                     'and items of an orderby. Larger queries get 400.'),
+    cfg.IntOpt('max_name_length', default=255, min=1, max=2048,
+               help='Longest meter name, unit, resource/project/user id, source or '
+                    'metadata key a posted sample may carry (longer ones are 400). Keeps '
+                    'every value within the index limits of PostgreSQL and MongoDB.'),
+    cfg.IntOpt('max_metadata_items', default=1000, min=1,
+               help='Most keys (counted at every nesting level, list items included) the '
+                    'resource_metadata of one posted sample may have.'),
+    cfg.IntOpt('max_metadata_depth', default=32, min=1, max=64,
+               help='Deepest nesting of objects and lists in the resource_metadata of a '
+                    'posted sample.'),
     cfg.IntOpt('max_regex_length', default=1024, min=1,
                help='Longest pattern accepted by the complex query operator =~ (RE2 '
                     'syntax; PostgreSQL runs it with its own engine, so long patterns are '

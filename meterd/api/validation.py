@@ -601,6 +601,34 @@ def _merge(target, extra):
             target[key] = value
 
 
+def _check_sizes(attrs, conf):
+    """The [api] bounds of limits.py on names, ids and metadata of one sample."""
+    longest = conf.api.max_name_length
+    for attr in _TEXT_ATTRS:
+        value = attrs.get(attr)
+        if isinstance(value, str) and len(value) > longest:
+            raise exception.InvalidFieldValue(
+                attr, value[:64] + '...', f'longer than [api] max_name_length ({longest})')
+    budget = [conf.api.max_metadata_items]
+    stack = [(attrs.get('resource_metadata') or {}, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > conf.api.max_metadata_depth:
+            raise _binding_error('resource_metadata', 'nested deeper than '
+                                 f'[api] max_metadata_depth ({conf.api.max_metadata_depth})')
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _binding_error('resource_metadata', 'more items than '
+                                     f'[api] max_metadata_items ({conf.api.max_metadata_items})')
+            if isinstance(key, str) and len(key) > longest:
+                raise _binding_error(key[:64] + '...', 'metadata key longer than '
+                                     f'[api] max_name_length ({longest})')
+            if isinstance(value, (dict, list)):
+                stack.append((value, depth + 1))
+
+
 def new_samples(body, meter_name, ctx, conf, signer, raw=None):
     """Validate a POST body into samples to store, in the order of §9.4.
 
@@ -621,6 +649,7 @@ def new_samples(body, meter_name, ctx, conf, signer, raw=None):
     now = timestamps.utcnow()
     posted_samples = []
     for attrs in bound:
+        _check_sizes(attrs, conf)
         for attr in _MANDATORY:
             if attr not in attrs:
                 raise exception.InvalidFieldValue(attr, 'None', 'Mandatory field missing.')
