@@ -146,6 +146,16 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(start, workers):
     assert 'Traceback' not in server.output()
 
 
+def test_request_outliving_graceful_shutdown_timeout_is_cut_off(start):
+    server = start(graceful_shutdown_timeout=1)
+    sock = _hold_request_in_flight(server.port, b'{}')
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(WAIT) == 0  # the body never came
+    assert sock.recv(4096) == b''
+    sock.close()
+    assert 'still running after graceful_shutdown_timeout; exiting' in server.output()
+
+
 def test_answers_versions_and_logs_one_access_line_with_the_request_id(start):
     server = start()
     conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=WAIT)
