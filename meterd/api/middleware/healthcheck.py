@@ -44,7 +44,9 @@ def filter_factory(global_conf, **local_conf):
     :raises exception.ConfigError: ``detailed`` is switched on.
     """
     conf = api_app.conf_from(global_conf)
-    options = dict(local_conf)
+    # oslo_config_project/file: read [healthcheck] of meterd's file, never cfg.CONF.
+    options = {k: v for k, v in global_conf.items() if k.startswith('oslo_config_')}
+    options.update(local_conf)
     if str(options.get('detailed', 'false')).strip().lower() not in ('false', '0', 'no', 'off'):
         raise exception.ConfigError('[filter:healthcheck] detailed output exposes thread '
                                     'stacks to anonymous callers; it must stay off')
