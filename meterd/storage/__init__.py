@@ -33,8 +33,11 @@ OPTS = [
                help='SQLite synchronous mode. FULL (the default) makes every acknowledged '
                     'write survive power loss; NORMAL is faster but a crash of the machine '
                     '(not of meterd) may lose the last transactions.'),
-    cfg.IntOpt('sqlite_cache_size_kib', default=65536, min=1024,
-               help='Upper bound of the SQLite page cache per connection, in KiB.'),
+    cfg.IntOpt('sqlite_cache_size_kib', default=8192, min=1024,
+               help='Upper bound of the SQLite page cache per connection, in KiB. Every '
+                    'pooled connection (and the writer) fills its own cache up to this '
+                    'bound; the operating system caches the file anyway, so a large value '
+                    'mostly costs memory.'),
     cfg.IntOpt('pool_size', default=4, min=1,
                help='Database connections kept open per API process (SQL drivers).'),
 ]
