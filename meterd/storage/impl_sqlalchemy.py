@@ -238,7 +238,7 @@ class Connection(base.Connection):
         stmt, read = sql_statistics.build(sample_filter, period, groupby, aggregates,
                                           self.dialect, limit)
         with self.begin() as conn:
-            return read(conn.execute(stmt))
+            return self._offload(lambda: read(conn.execute(stmt)))
 
     def query_samples(self, filter_expr=None, orderby=None, limit=None):
         if limit == 0:
@@ -248,9 +248,18 @@ class Connection(base.Connection):
             with self.begin() as conn:
                 if self.dialect == 'sqlite':
                     sql_complex_query.register_functions(conn.connection.driver_connection)
-                return [sql_complex_query.sample(row) for row in conn.execute(stmt)]
+                return self._offload(lambda: [sql_complex_query.sample(row)
+                                              for row in conn.execute(stmt)])
         except sa_exc.DataError as err:
             # PostgreSQL's regex engine refuses a few patterns RE2 accepts.
             raise exception.ClientSideError(
                 'Filter expression not valid: the database cannot evaluate a value of '
                 'the filter (for =~, use the RE2 subset PostgreSQL also reads)') from err
+
+    def _offload(self, read):
+        """Run one long read (query and row conversion) on SQLite in a native thread,
+        so the eventlet hub keeps serving other requests meanwhile (sqlite3
+        releases the GIL while it works)."""
+        if self.dialect == 'sqlite':
+            return groupcommit.offload(read)
+        return read()
