@@ -44,6 +44,9 @@ _FIELDS = {
                             'search_offset'}),
 }
 
+#: Most q terms one request may carry: every term is a condition the database
+#: must parse, and SQLite refuses expressions nested deeper than 1000.
+MAX_QUERY_ITEMS = 200
 DATA_TYPES = ('integer', 'float', 'string', 'boolean', 'datetime')
 _TRUE = ('1', 't', 'true', 'on', 'y', 'yes')
 _FALSE = ('0', 'f', 'false', 'off', 'n', 'no')
@@ -192,12 +195,16 @@ def query_items(args):
     items take the default. An empty ``q.op``/``q.type`` means "not given".
 
     :raises exception.InvalidFieldValue: an item without field or value.
+    :raises exception.ClientSideError: more than MAX_QUERY_ITEMS items.
     """
     fields = args.getall('q.field')
     ops = args.getall('q.op')
     values = args.getall('q.value')
     types = args.getall('q.type')
     count = max(len(fields), len(ops), len(values), len(types))
+    if count > MAX_QUERY_ITEMS:
+        raise exception.ClientSideError(
+            f'Too many query terms: {count} (at most {MAX_QUERY_ITEMS})')
     items = []
     for i in range(count):
         field = fields[i] if i < len(fields) else None
