@@ -2,6 +2,7 @@
 
 import contextlib
 import http.client
+import http.server
 import io
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -102,6 +104,31 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(WAIT)
         self._log.close()
+
+
+@contextlib.contextmanager
+def serving(handler):
+    """A plain HTTP server in a thread (for stand-ins of other services); yields its base URL.
+
+    Stopped by a flag rather than ``shutdown()``: eventlet, imported by the server code in
+    this process, may have handed socketserver a green Event that a real thread cannot wake.
+    """
+    httpd = http.server.HTTPServer(('127.0.0.1', 0), handler)
+    httpd.timeout = 0.1
+    stop = []
+
+    def loop():
+        while not stop:
+            httpd.handle_request()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield f'http://127.0.0.1:{httpd.server_address[1]}'
+    finally:
+        stop.append(True)
+        thread.join(WAIT)
+        httpd.server_close()
 
 
 @pytest.fixture(scope='module')

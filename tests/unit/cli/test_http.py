@@ -58,3 +58,18 @@ def test_curl_line_masks_the_token_and_runs_as_shell_words():
 def test_path_segments_encode_slashes():
     assert http.quote_segment('disk.read.bytes') == 'disk.read.bytes'
     assert http.quote_segment('a/b c%') == 'a%2Fb%20c%25'
+
+
+@pytest.mark.parametrize('reason, message', [
+    ("HTTPConnectionPool(host='h.invalid', port=8777): Max retries exceeded with url: /v2 "
+     "(Caused by NameResolutionError(\"<urllib3.connection.HTTPConnection object>: Failed to "
+     "resolve 'h.invalid' ([Errno -2] Name or service not known)\"))",
+     "cannot connect to http://h.invalid:8777: unknown host 'h.invalid'"),
+    ("HTTPConnectionPool(host='h.invalid', port=8777): Max retries exceeded with url: /v2 "
+     "(Caused by NewConnectionError('<urllib3.connection.HTTPConnection object>: Failed to "
+     "establish a new connection: [Errno 113] No route to host'))",
+     'cannot connect to http://h.invalid:8777: [Errno 113] No route to host'),
+])
+def test_connection_failures_read_as_one_sentence(reason, message):
+    client = http.Client('http://h.invalid:8777')
+    assert client._connection_message(requests.exceptions.ConnectionError(reason)) == message
