@@ -111,24 +111,46 @@ def insert_rate(dataset, path, batch=100):
             'batch': batch}
 
 
+class RawQueries:
+    """R3, R4 and R4 with stddev/cardinality inputs as bare SQL over covering indexes,
+    runnable one at a time so they can be interleaved with meterd's requests."""
+
+    QUERIES = {'R3': R3_SQL, 'R4': R4_SQL, 'R4_agg': R4_AGG_SQL}
+
+    def __init__(self, dataset, path, meter='cpu_util'):
+        self.conn = connect(path)
+        for stmt in COVERING_INDEXES:
+            self.conn.execute(stmt.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'))
+        self.conn.execute('ANALYZE')
+        self.params = {'m': bench_dataset.METER_NAMES.index(meter) + 1,
+                       'a': _micros(dataset.start), 'e': _micros(dataset.end),
+                       'p': 3600 * 1_000_000}
+
+    def plan(self, name):
+        return ' / '.join(row[-1] for row in self.conn.execute(
+            'EXPLAIN QUERY PLAN ' + self.QUERIES[name], self.params))
+
+    def run(self, name):
+        """Run query ``name`` to completion; the number of rows."""
+        return len(self.conn.execute(self.QUERIES[name], self.params).fetchall())
+
+    def close(self):
+        self.conn.close()
+
+
 def query_limits(dataset, path, repeat, warmup, meter='cpu_util'):
-    """R3, R4 and R4 with stddev/cardinality inputs as bare SQL over covering indexes."""
-    meter_id = bench_dataset.METER_NAMES.index(meter) + 1
-    conn = connect(path)
-    for stmt in COVERING_INDEXES:
-        conn.execute(stmt)
-    conn.execute('ANALYZE')
-    params = {'m': meter_id, 'a': _micros(dataset.start), 'e': _micros(dataset.end),
-              'p': 3600 * 1_000_000}
+    """Median and p95 of each RawQueries query run alone."""
+    raw = RawQueries(dataset, path, meter)
     out = {}
-    for name, sql in (('R3', R3_SQL), ('R4', R4_SQL), ('R4_agg', R4_AGG_SQL)):
-        plan = ' / '.join(row[-1] for row in conn.execute('EXPLAIN QUERY PLAN ' + sql, params))
-        result = {}
+    try:
+        for name in raw.QUERIES:
+            result = {}
 
-        def call():
-            result['rows'] = len(conn.execute(sql, params).fetchall())
+            def call():
+                result['rows'] = raw.run(name)
 
-        summary = timing.summarize(timing.measure(call, repeat, warmup))
-        out[name] = dict(summary, items=result['rows'], plan=plan)
-    conn.close()
+            summary = timing.summarize(timing.measure(call, repeat, warmup))
+            out[name] = dict(summary, items=result['rows'], plan=raw.plan(name))
+    finally:
+        raw.close()
     return out

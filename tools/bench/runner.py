@@ -91,15 +91,18 @@ def log(message):
     print(f'[{time.strftime("%H:%M:%S")}] {message}', file=sys.stderr, flush=True)
 
 
-def run_workloads(ctx, args, target, load=True):
-    """Every workload against one server; failures are recorded, not fatal."""
+def run_workloads(ctx, args, target, load=True, raw=None):
+    """Every workload against one server; failures are recorded, not fatal.
+
+    ``raw``: the reference queries to interleave with R3/R4 (SQLite runs).
+    """
     results = {}
     steps = []
     if load:
         steps.append(('W1', lambda: workloads.ingest(ctx, clients=args.clients)))
     steps += [
         ('W2', lambda: workloads.single_post(ctx)),
-        ('R', lambda: workloads.reads(ctx)),
+        ('R', lambda: workloads.reads(ctx, raw)),
         ('C', lambda: workloads.concurrency(ctx, clients=args.concurrency_clients,
                                             seconds=args.concurrency_seconds)),
         ('S', lambda: workloads.streaming(ctx, limit=args.stream_limit)),
@@ -121,15 +124,27 @@ def run_workloads(ctx, args, target, load=True):
     return results
 
 
+def reference_path(workdir):
+    return os.path.join(workdir, 'reference.sqlite')
+
+
 def measure_reference(data, args, workdir):
-    path = os.path.join(workdir, 'reference.sqlite')
+    """The raw limits; the reference database stays for the interleaved R3/R4."""
+    path = reference_path(workdir)
     log(f'reference: raw sqlite3 insert of {data.total:,} rows ...')
     ref = {'insert': reference.insert_rate(data, path)}
     log(f'reference: {ref["insert"]["rows_per_s"]:,.0f} rows/s; R3/R4 bare SQL ...')
     ref.update(reference.query_limits(data, path, args.repeat, args.warmup))
-    for suffix in ('', '-wal', '-shm'):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+    return ref
+
+
+def run_reference(document, name):
+    """The limits a run is judged against: SQLite runs only, with the R3/R4 figures
+    measured interleaved with that run's requests when there are some."""
+    if name not in ('sqlite', 'url') or 'reference' not in document:
+        return None
+    ref = dict(document['reference'])
+    ref.update(document['runs'][name]['results'].get('raw', {}))
     return ref
 
 
@@ -144,23 +159,31 @@ def main(argv=None):
                 'repeat': args.repeat, 'warmup': args.warmup, 'runs': {}}
     log(f'dataset: {data.resources:,} resources x {len(bench_dataset.METERS)} meters x '
         f'{data.samples_per_pair} samples = {data.total:,}; workdir {workdir}')
+    raw = None
     try:
         if not args.skip_reference:
             document['reference'] = measure_reference(data, args, workdir)
+            raw = reference.RawQueries(data, reference_path(workdir))
         if args.url:
             ctx = workloads.Context(args.url, data, args.repeat, args.warmup, args.server_pid)
             document['runs']['url'] = {'url': args.url, 'results': run_workloads(
-                ctx, args, None, load=not args.no_load)}
+                ctx, args, None, load=not args.no_load, raw=raw)}
         else:
             names = bench_server.backend_names(args.backend, os.environ)
             for name in names:
-                document['runs'][name] = run_backend(name, data, args, workdir)
+                document['runs'][name] = run_backend(
+                    name, data, args, workdir, raw if name == 'sqlite' else None)
     finally:
-        if not args.workdir:
+        if raw is not None:
+            raw.close()
+        if args.workdir:
+            for suffix in ('', '-wal', '-shm'):
+                if os.path.exists(reference_path(workdir) + suffix):
+                    os.remove(reference_path(workdir) + suffix)
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
     for name, run in document['runs'].items():
-        ref = document.get('reference') if name in ('sqlite', 'url') else None
-        run['checks'] = report.evaluate(run['results'], ref)
+        run['checks'] = report.evaluate(run['results'], run_reference(document, name))
         print(f'\nmeterd on {name} - {data.total:,} samples - {document["date"]} - '
               f'{document["machine"].get("nproc")} CPUs, '
               f'{document["machine"].get("memory_mb")} MB')
@@ -170,7 +193,7 @@ def main(argv=None):
     return 0
 
 
-def run_backend(name, data, args, workdir):
+def run_backend(name, data, args, workdir, raw=None):
     run_id = f'{os.getpid()}_{int(time.time())}'
     target = bench_server.backend(name, workdir, os.environ, run_id)
     bench_server.create_database(target)
@@ -179,7 +202,7 @@ def run_backend(name, data, args, workdir):
     try:
         proc.start()
         ctx = workloads.Context(proc.base_url, data, args.repeat, args.warmup, proc.pid)
-        results = run_workloads(ctx, args, target)
+        results = run_workloads(ctx, args, target, raw=raw)
     finally:
         proc.stop()
         if name != 'sqlite':

@@ -44,3 +44,21 @@ def measure(call, repeat, warmup):
         call()
         durations.append(time.perf_counter() - t0)
     return durations
+
+
+def measure_interleaved(calls, repeat, warmup):
+    """Like ``measure`` for several calls taken in turn within each round, so that
+    figures compared as a ratio see the same moments of a noisy machine.
+
+    :returns: one list of durations per call, in the order of ``calls``.
+    """
+    for _ in range(warmup):
+        for call in calls:
+            call()
+    durations = [[] for _ in calls]
+    for _ in range(repeat):
+        for call, out in zip(calls, durations):
+            t0 = time.perf_counter()
+            call()
+            out.append(time.perf_counter() - t0)
+    return durations

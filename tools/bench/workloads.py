@@ -51,17 +51,25 @@ class Context:
                 ('timestamp', 'lt', self.dataset.end.isoformat())]
 
 
-def _timed(ctx, request):
-    """Summary of ``request()`` after warm-up, plus the item count of the last answer."""
+def _timed(ctx, request, raw=None):
+    """Summary of ``request()`` after warm-up, plus the item count of the last answer.
+
+    With ``raw`` (a no-argument callable running the reference query), the two
+    are timed in turn and ``(meterd summary, raw summary)`` is returned.
+    """
     last = {}
 
     def call():
         last['resp'] = request()
 
-    summary = timing.summarize(timing.measure(call, ctx.repeat, ctx.warmup))
+    if raw is None:
+        summary = timing.summarize(timing.measure(call, ctx.repeat, ctx.warmup))
+    else:
+        ours, theirs = timing.measure_interleaved([call, raw], ctx.repeat, ctx.warmup)
+        summary = timing.summarize(ours)
     body = last['resp'].json()
     summary['items'] = len(body) if isinstance(body, list) else 1
-    return summary
+    return summary if raw is None else (summary, timing.summarize(theirs))
 
 
 # -- writes ------------------------------------------------------------------
@@ -177,8 +185,12 @@ def _complex_query_body(ctx):
             'limit': 100}
 
 
-def reads(ctx):
-    """R1-R8, each its median and p95 over ``ctx.repeat`` requests after warm-up."""
+def reads(ctx, raw=None):
+    """R1-R8, each its median and p95 over ``ctx.repeat`` requests after warm-up.
+
+    With ``raw`` (a ``reference.RawQueries``), R3 and R4 alternate with their
+    bare-SQL references; those figures go to ``out['raw']``.
+    """
     http = ctx.client()
     walk = ctx.rotating()
     window = ctx.window()
@@ -208,7 +220,11 @@ def reads(ctx):
     try:
         for name, request in cases.items():
             try:
-                out[name] = _timed(ctx, request)
+                if raw is not None and name in raw.QUERIES:
+                    out[name], ref = _timed(ctx, request, lambda n=name: raw.run(n))
+                    out.setdefault('raw', {})[name] = ref
+                else:
+                    out[name] = _timed(ctx, request)
             except Exception as err:  # one broken endpoint must not hide the others
                 out[name] = {'error': str(err)[:300]}
         try:

@@ -31,22 +31,39 @@ def test_each_backend_is_run_and_only_sqlite_is_set_against_the_sqlite_limits(
     monkeypatch.setenv('METERD_TEST_MONGODB_URL', 'mongodb://127.0.0.1:27017/meterd')
     seen = []
 
-    def fake_run_backend(name, data, args, workdir):
-        seen.append((name, data.total))
-        return {'url': name, 'results': {'R3': {'p50_ms': 6.0}}}
+    class FakeRawQueries:
+        QUERIES = {'R3': 'SELECT 1'}
+        closed = False
+
+        def __init__(self, data, path):
+            pass
+
+        def close(self):
+            FakeRawQueries.closed = True
+
+    def fake_run_backend(name, data, args, workdir, raw=None):
+        seen.append((name, data.total, raw is not None))
+        results = {'R3': {'p50_ms': 6.0}, 'R4': {'p50_ms': 8.0}}
+        if raw is not None:
+            results['raw'] = {'R3': {'p50_ms': 5.0}}
+        return {'url': name, 'results': results}
 
     def fake_reference(data, args, workdir):
-        return {'R3': {'p50_ms': 4.0}}
+        return {'R3': {'p50_ms': 4.0}, 'R4': {'p50_ms': 2.0}}
 
     monkeypatch.setattr(runner, 'run_backend', fake_run_backend)
     monkeypatch.setattr(runner, 'measure_reference', fake_reference)
+    monkeypatch.setattr(runner.reference, 'RawQueries', FakeRawQueries)
     out = tmp_path / 'bench.json'
     assert runner.main(['--scale', '2000', '--json', str(out)]) == 0
-    assert seen == [('sqlite', 2000), ('mongodb', 2000)]
+    assert seen == [('sqlite', 2000, True), ('mongodb', 2000, False)]
+    assert FakeRawQueries.closed
     document = json.loads(out.read_text())
     checks = {name: {c['id']: c for c in run['checks']}
               for name, run in document['runs'].items()}
-    assert checks['sqlite']['R3']['ref_ratio'] == 1.5
+    # R3 against the interleaved raw figure, R4 against the stand-alone one.
+    assert checks['sqlite']['R3']['ref_ratio'] == 1.2
+    assert checks['sqlite']['R4']['ref_ratio'] == 4.0
     assert checks['mongodb']['R3']['ref_ratio'] is None
     assert document['scale'] == 2000 and document['machine']['nproc'] >= 1
     printed = capsys.readouterr().out

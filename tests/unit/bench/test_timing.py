@@ -40,3 +40,11 @@ def test_measure_runs_warmup_untimed_then_repeat_timed():
     durations = timing.measure(lambda: calls.append(1), repeat=20, warmup=3)
     assert len(calls) == 23
     assert len(durations) == 20 and all(d >= 0 for d in durations)
+
+
+def test_measure_interleaved_alternates_the_calls_within_each_round():
+    order = []
+    durations = timing.measure_interleaved(
+        [lambda: order.append('a'), lambda: order.append('b')], repeat=3, warmup=1)
+    assert order == ['a', 'b'] * 4
+    assert [len(d) for d in durations] == [3, 3]
