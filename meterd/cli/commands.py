@@ -1,13 +1,13 @@
 """The ``meterd`` commands: their arguments, help and examples, and what each one sends.
 
 Each command is a class with ``name``, ``help``, ``epilog``, ``add_arguments(parser)``
-and ``run(client, args, out)``; main.py builds the argparse tree from ``COMMANDS``.
+and ``run(client, args, out)``; main.py builds the argparse tree from ``COMMANDS``
+(``sample-import`` lives with its machinery in importer.py).
 Tables follow python-ceilometerclient's columns; ``-f json`` prints the API documents.
 """
 
 import json
 import math
-import os
 import sys
 
 from meterd.cli import http
@@ -500,82 +500,6 @@ class Capabilities:
             emit(out, output.render_object(caps, 'json'))
 
 
-class SampleImport:
-    name = 'sample-import'
-    help = 'Bulk-load samples from a JSON-lines or CSV file, with a progress bar.'
-    epilog = '''examples:
-  meterd sample-import samples.jsonl
-  meterd sample-import usage.csv --batch-size 1000
-  meterd sample-import samples.jsonl --resume-from 120001
-  meterd sample-import samples.jsonl --only-lines 503,507-509
-
-JSON lines: one sample object per line (counter_name, counter_type, counter_unit,
-counter_volume, resource_id, and optionally project_id, user_id, source, timestamp,
-resource_metadata; or meter/type/unit/volume/metadata as GET /v2/samples returns them).
-Blank lines and lines starting with # are skipped.
-CSV: a header row with the same names; a metadata cell holds a JSON object and
-metadata.KEY columns add single keys; empty cells are left out.
-Each batch of lines is posted with one request per meter. When the server rejects a
-request, the rest of that batch is still posted and the import stops, printing the
-rejected line numbers, the server's message, and the --only-lines / --resume-from
-options to finish the job once the lines are fixed.
-'''
-
-    def add_arguments(self, parser):
-        parser.add_argument('file', metavar='FILE', help='JSON-lines or CSV file.')
-        parser.add_argument('--input-format', choices=('json', 'csv'),
-                            help='File format (default: csv for *.csv, else JSON lines).')
-        parser.add_argument('--batch-size', type=int, default=500, metavar='LINES',
-                            help='Lines per batch (default 500).')
-        parser.add_argument('--resume-from', type=int, default=1, metavar='LINE',
-                            help='Skip the lines before LINE (1-based, as reported).')
-        parser.add_argument('--only-lines', metavar='LINES',
-                            help='Import only these lines, e.g. 503,507-509.')
-        parser.add_argument('--direct', action='store_true',
-                            help='Ask the server to store samples directly.')
-        parser.add_argument('--no-progress', action='store_true',
-                            help='No progress bar.')
-
-    def run(self, client, args, out):
-        if args.batch_size < 1:
-            raise http.CommandError('--batch-size must be at least 1')
-        if args.resume_from < 1:
-            raise http.CommandError('--resume-from must be at least 1')
-        only = importer.parse_lines_spec(args.only_lines) if args.only_lines else None
-        fmt = importer.detect_format(args.file, args.input_format)
-        try:
-            stream = importer.open_text(args.file)
-        except OSError as err:
-            raise http.CommandError(f'cannot open {args.file}: {err.strerror}') from None
-        bar = None
-        if not args.no_progress:
-            bar = _progress_bar(args.file, args.resume_from)
-        try:
-            result = importer.run(client, stream, fmt, batch_size=args.batch_size,
-                                  resume_from=args.resume_from, only_lines=only,
-                                  progress=bar.update if bar else None, direct=args.direct)
-        finally:
-            stream.close()
-            if bar is not None:
-                bar.close()
-        rate = result.imported / result.seconds if result.seconds > 0 else 0.0
-        where = (f' (lines {result.first_line}-{result.last_line})'
-                 if result.first_line is not None else '')
-        emit(out, f'imported {result.imported} samples{where} in {result.requests} requests, '
-                  f'{result.seconds:.1f} s, {rate:.0f} samples/s')
-
-
-def _progress_bar(path, resume_from):
-    try:
-        import tqdm
-    except ImportError:
-        return None
-    total = importer.count_lines(path)
-    return tqdm.tqdm(total=total, initial=min(resume_from - 1, total or 0), unit=' samples',
-                     dynamic_ncols=True, file=sys.stderr,
-                     desc=os.path.basename(path), smoothing=0.1)
-
-
 COMMANDS = [MeterList(), SampleList(), SampleShow(), SampleCreate(), SampleCreateList(),
             Statistics(), ResourceList(), ResourceShow(), QuerySamples(), Capabilities(),
-            SampleImport()]
+            importer.SampleImport()]
