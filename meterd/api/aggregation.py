@@ -137,4 +137,6 @@ def clamp(stat, start, end):
         last = end
     if first is None or last is None or first > last:
         first = last = None
+    if first is stat.duration_start and last is stat.duration_end:
+        return stat  # the common case; a copy per entry cost ~10 us on every answer
     return dataclasses.replace(stat, duration_start=first, duration_end=last)
