@@ -144,10 +144,13 @@ class Connection(abc.ABC):
         """
 
     @abc.abstractmethod
-    def get_meter_names_by_resource(self, resource_ids):
+    def get_meter_names_by_resource(self, resource_ids, project=None):
         """``{resource_id: [meter name, ...]}`` for the resource links, one query.
 
-        Names sorted ascending; unscoped (the caller already scoped the resources).
+        Names sorted ascending. With ``project``, only the meters whose
+        describing sample (see ``get_meters``) belongs to that project, so a
+        non-admin's links name exactly the meters ``get_meters`` shows it and
+        never another project's meters on a shared resource id.
         """
 
     @abc.abstractmethod

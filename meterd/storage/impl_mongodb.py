@@ -191,12 +191,12 @@ class Connection(base.Connection):
             return
         yield from reads.resources(self.db, sample_filter, limit)
 
-    def get_meter_names_by_resource(self, resource_ids):
+    def get_meter_names_by_resource(self, resource_ids, project=None):
         resource_ids = list(resource_ids)
         if not resource_ids:
             return {}
         with self.translate_errors():
-            return reads.meter_names_by_resource(self.db, resource_ids)
+            return reads.meter_names_by_resource(self.db, resource_ids, project)
 
     def clear_expired_metering_data(self, ttl):
         if ttl is None or ttl <= 0:

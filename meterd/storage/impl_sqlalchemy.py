@@ -209,8 +209,8 @@ class Connection(base.Connection):
         with self.translate_errors():
             return reads.get_resources(self.begin, self.dialect, sample_filter, limit)
 
-    def get_meter_names_by_resource(self, resource_ids):
-        return reads.get_meter_names_by_resource(self.begin, resource_ids)
+    def get_meter_names_by_resource(self, resource_ids, project=None):
+        return reads.get_meter_names_by_resource(self.begin, resource_ids, project)
 
     def clear_expired_metering_data(self, ttl):
         cutoff = expiry.cutoff_micros(ttl)

@@ -30,16 +30,17 @@ class ResourcesController:
         limit = validation.limit(args, self._conf)
         links = validation.int_param(args, 'meter_links', 1) != 0
         found = self._storage.get_resources(query, limit=limit)
-        return self._render(found, req.application_url, links)
+        return self._render(found, req.application_url, links, req.context.auth_project)
 
-    def _render(self, resources, application_url, links):
+    def _render(self, resources, application_url, links, project):
         if not links:
             for r in resources:
                 yield views.resource(r, application_url)
             return
         resources = iter(resources)
         while batch := list(itertools.islice(resources, _LINK_BATCH)):
-            names = self._storage.get_meter_names_by_resource([r.resource_id for r in batch])
+            names = self._storage.get_meter_names_by_resource(
+                [r.resource_id for r in batch], project=project)
             for r in batch:
                 yield views.resource(r, application_url, names.get(r.resource_id))
 
@@ -49,7 +50,8 @@ class ResourcesController:
         resource_id = _resource_id(req, resource_id)
         query = storage.SampleFilter(resource=resource_id, project=req.context.auth_project)
         for found in self._storage.get_resources(query, limit=1):
-            names = self._storage.get_meter_names_by_resource([found.resource_id])
+            names = self._storage.get_meter_names_by_resource(
+                [found.resource_id], project=req.context.auth_project)
             return views.resource(found, req.application_url, names.get(found.resource_id))
         raise exception.ResourceNotFound(resource_id)
 

@@ -8,6 +8,7 @@ orders by time; ``_id`` (ObjectIds assigned in stored order) breaks ties.
 from meterd.storage.mongodb import escaping
 from meterd.storage.mongodb import filters
 from meterd.storage.mongodb import schema
+from meterd import storage
 from meterd.storage import models
 from meterd import timestamps
 
@@ -139,10 +140,12 @@ def resources(db, sample_filter, limit):
         yield _resource_model(doc)
 
 
-def meter_names_by_resource(db, resource_ids):
+def meter_names_by_resource(db, resource_ids, project=None):
     names = {rid: set() for rid in resource_ids}
-    cursor = db[schema.METERS].find({'resource_id': {'$in': list(resource_ids)}},
-                                    projection={'resource_id': 1, 'counter_name': 1})
+    query = {'resource_id': {'$in': list(resource_ids)}}
+    if project is not None:
+        query['project_id'] = None if project is storage.NULL else project
+    cursor = db[schema.METERS].find(query, projection={'resource_id': 1, 'counter_name': 1})
     for doc in cursor:
         names.setdefault(doc['resource_id'], set()).add(doc['counter_name'])
     return {rid: sorted(found) for rid, found in names.items()}

@@ -8,6 +8,7 @@ database errors surface before the response starts.
 
 import sqlalchemy as sa
 
+from meterd import storage
 from meterd.storage import models
 from meterd.storage.sqlalchemy import filters
 from meterd.storage.sqlalchemy import tables
@@ -226,7 +227,7 @@ def _resources_from_samples(begin, dialect, sample_filter, limit):
     return _fetch_resources(begin, query)
 
 
-def get_meter_names_by_resource(begin, resource_ids, chunk=500):
+def get_meter_names_by_resource(begin, resource_ids, project=None, chunk=500):
     """{resource_id: sorted meter names}; one query per ``chunk`` ids."""
     ids = list(dict.fromkeys(resource_ids))
     names = {rid: [] for rid in ids}
@@ -236,7 +237,8 @@ def get_meter_names_by_resource(begin, resource_ids, chunk=500):
             rows = conn.execute(
                 sa.select(_MR.c.resource_id, _M.c.name).distinct()
                 .select_from(_MR.join(_M, _MR.c.meter_id == _M.c.id))
-                .where(_MR.c.resource_id.in_(part))
+                .where(_MR.c.resource_id.in_(part),
+                       *filters.owner_conditions(_MR, storage.SampleFilter(project=project)))
                 .order_by(_MR.c.resource_id, _M.c.name))
             for rid, name in rows:
                 names[rid].append(name)

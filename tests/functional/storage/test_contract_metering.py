@@ -282,6 +282,19 @@ def test_meter_names_by_resource_in_one_call(conn):
     assert got.get('nope', []) == []
 
 
+def test_meter_names_by_resource_scoped_to_a_project_follow_get_meters(conn):
+    conn.record_samples([make(name='cpu', resource='shared', project='pA'),
+                         make(name='mem', resource='shared', project='pB'),
+                         make(name='disk', resource='shared', project='pB'),
+                         make(name='disk', resource='shared', project='pA', when=at(5))])
+    assert conn.get_meter_names_by_resource(['shared'], project='pA') == {
+        'shared': ['cpu', 'disk']}
+    assert conn.get_meter_names_by_resource(['shared'], project='pB') == {'shared': ['mem']}
+    assert conn.get_meter_names_by_resource(['shared'])['shared'] == ['cpu', 'disk', 'mem']
+    visible = conn.get_meters(storage.SampleFilter(project='pA'))
+    assert sorted(m.name for m in visible) == ['cpu', 'disk']
+
+
 def test_clear_removes_everything(conn):
     conn.record_samples([make()])
     conn.clear()
