@@ -10,7 +10,6 @@ import time
 import urllib.parse
 
 from oslo_log import log
-import re2
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -23,20 +22,11 @@ from meterd.storage.sqlalchemy import expiry
 from meterd.storage.sqlalchemy import groupcommit
 from meterd.storage.sqlalchemy import ingest
 from meterd.storage.sqlalchemy import reads
+from meterd.storage.sqlalchemy import sqlite_functions
 from meterd.storage.sqlalchemy import statistics as sql_statistics
 from meterd.storage.sqlalchemy import tables
 
 LOG = log.getLogger(__name__)
-
-
-def _sqlite_regexp(pattern, value):
-    """REGEXP for SQLite with a linear-time engine (no catastrophic backtracking)."""
-    if value is None or pattern is None:
-        return None
-    try:
-        return re2.search(pattern, str(value)) is not None
-    except re2.error:
-        return False
 
 
 def _normalise_url(url):
@@ -91,7 +81,7 @@ class Connection(base.Connection):
                 cur.execute(f'PRAGMA cache_size=-{int(cache_kib)}')
                 cur.execute('PRAGMA temp_store=MEMORY')
                 cur.close()
-                dbapi_conn.create_function('regexp', 2, _sqlite_regexp, deterministic=True)
+                sqlite_functions.register(dbapi_conn)
 
             # pysqlite's own transaction handling defers BEGIN; take it over so
             # a write transaction starts with BEGIN IMMEDIATE (no upgrade deadlocks).
@@ -246,8 +236,6 @@ class Connection(base.Connection):
         stmt = sql_complex_query.build(filter_expr, orderby, limit, self.dialect)
         try:
             with self.begin() as conn:
-                if self.dialect == 'sqlite':
-                    sql_complex_query.register_functions(conn.connection.driver_connection)
                 return self._offload(lambda: [sql_complex_query.sample(row)
                                               for row in conn.execute(stmt)])
         except sa_exc.DataError as err:

@@ -7,9 +7,6 @@ leaves stay plain comparisons so the planner can use the indexes. ``=~`` is
 RE2 on SQLite (linear time, patterns compiled once) and ``~`` on PostgreSQL.
 """
 
-import functools
-
-import re2
 import sqlalchemy as sa
 
 from meterd.storage import models
@@ -38,31 +35,6 @@ _COMPARE = {
     '=': lambda a, b: a == b, '<': lambda a, b: a < b, '<=': lambda a, b: a <= b,
     '>': lambda a, b: a > b, '>=': lambda a, b: a >= b,
 }
-
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-_RE2_OPTIONS.never_capture = True
-
-
-@functools.lru_cache(maxsize=128)
-def _compiled(pattern):
-    return re2.compile(pattern, _RE2_OPTIONS)
-
-
-def _regexp(pattern, value):
-    """``=~`` on SQLite: RE2 (linear time), each pattern compiled once per process."""
-    if value is None or pattern is None:
-        return None
-    try:
-        return _compiled(pattern).search(str(value)) is not None
-    except re2.error:
-        return False
-
-
-def register_functions(dbapi_connection):
-    """Make ``meterd_regexp`` callable on an SQLite connection (cheap; idempotent)."""
-    dbapi_connection.create_function('meterd_regexp', 2, _regexp, deterministic=True)
 
 
 def _regexp_match(column, pattern, dialect):

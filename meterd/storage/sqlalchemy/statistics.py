@@ -83,15 +83,11 @@ def _decode_sqlite_json(text):
     return None if text is None else group_text(json.loads(text))
 
 
-def _variance(dialect, shift):
+def _variance(dialect):
     """Population variance of volume in the same pass (the reader takes the root)."""
     if dialect == 'postgresql':
         return sa.func.var_pop(_S.c.volume)
-    # SQLite has no var_pop. Sums of squares of values shifted by a value of
-    # the data keep the subtraction well conditioned; clamp rounding noise.
-    x = _S.c.volume - shift
-    n = sa.func.count()
-    return sa.func.max((sa.func.sum(x * x) - sa.func.sum(x) * sa.func.sum(x) / n) / n, 0.0)
+    return sa.func.meterd_var_pop(_S.c.volume)  # registered by sqlite_functions
 
 
 def _int(value):
@@ -115,12 +111,7 @@ def _anchor(sample_filter, dialect):
     return sa.select(sa.func.min(inner.c.timestamp)).where(*conds).scalar_subquery()
 
 
-def _shift(sample_filter, dialect):
-    inner, conds = _inner(sample_filter, dialect)
-    return sa.select(inner.c.volume).where(*conds).limit(1).scalar_subquery()
-
-
-def _measures(sample_filter, aggregates, dialect):
+def _measures(aggregates, dialect):
     """(key, SQL expression, reader) per requested value; the standard set when none asked."""
     if not aggregates:
         return [('count', sa.func.count(), int),
@@ -135,8 +126,7 @@ def _measures(sample_filter, aggregates, dialect):
         elif agg.func in ('min', 'max', 'sum', 'avg'):
             out.append((agg.key, getattr(sa.func, agg.func)(_S.c.volume), float))
         elif agg.func == 'stddev':
-            shift = None if dialect == 'postgresql' else _shift(sample_filter, dialect)
-            out.append((agg.key, _variance(dialect, shift),
+            out.append((agg.key, _variance(dialect),
                         lambda v: math.sqrt(max(float(v), 0.0))))
         else:
             out.append((agg.key, sa.func.count(sa.distinct(_column(agg.param))), float))
@@ -147,7 +137,7 @@ def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
     """The one SELECT, and a reader turning its rows into ``models.Statistics``."""
     conds = filters.sample_conditions(sample_filter, dialect)
     groups = _Groups(groupby, dialect)
-    measures = _measures(sample_filter, aggregates, dialect)
+    measures = _measures(aggregates, dialect)
     unit = _M.c.unit.collate('C') if dialect == 'postgresql' else _M.c.unit
     first_ts = sa.func.min(_S.c.timestamp)
     cols = [unit.label('u'), first_ts.label('first_ts'), sa.func.max(_S.c.timestamp)]

@@ -160,6 +160,16 @@ def test_stddev_of_large_close_values(conn):
     assert s.aggregate['stddev'] == pytest.approx(1.118033988749895, rel=1e-6)
 
 
+def test_stddev_of_each_group_exact_beside_groups_of_another_scale(conn):
+    big = [make(1e9 + v * 1e6, at(v), resource='big') for v in range(12)]
+    small = [make(v, at(v), resource='small') for v in (1, 2, 3, 4, 6, 8, 9, 10, 11, 12, 14, 20)]
+    conn.record_samples(big + small)
+    got = {s.groupby['resource_id']: s.aggregate['stddev']
+           for s in stats(conn, groupby=('resource_id',), aggregates=(AGG('stddev'),))}
+    assert got['small'] == pytest.approx(5.312459150169742, rel=1e-9)
+    assert got['big'] == pytest.approx(3452052.529534663, rel=1e-9)
+
+
 def test_standard_functions_top_level_and_under_aggregate(two_two_five):
     (s,) = stats(two_two_five, aggregates=(AGG('count'), AGG('max'), AGG('avg')))
     assert s.aggregate == {'count': 3.0, 'max': 5.0, 'avg': 3.0}
