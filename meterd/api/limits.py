@@ -21,6 +21,8 @@ OPTS = [
                help='Most nodes (operators and comparisons) a complex query filter may '
                     'have; also the most values in one "in" list, operands of one and/or '
                     'and items of an orderby. Larger queries get 400.'),
+    cfg.IntOpt('max_query_terms', default=200, min=1, max=10000,
+               help='Most q.field terms one simple query may carry; more is a 400.'),
     cfg.IntOpt('max_name_length', default=255, min=1, max=2048,
                help='Longest meter name, unit, resource/project/user id, source or '
                     'metadata key a posted sample may carry (longer ones are 400). Keeps '

@@ -46,7 +46,6 @@ _FIELDS = {
 
 #: Most q terms one request may carry: every term is a condition the database
 #: must parse, and SQLite refuses expressions nested deeper than 1000.
-MAX_QUERY_ITEMS = 200
 DATA_TYPES = ('integer', 'float', 'string', 'boolean', 'datetime')
 _TRUE = ('1', 't', 'true', 'on', 'y', 'yes')
 _FALSE = ('0', 'f', 'false', 'off', 'n', 'no')
@@ -188,23 +187,24 @@ def limit(args, conf):
 # -- the q language ----------------------------------------------------------
 
 
-def query_items(args):
+def query_items(args, conf):
     """Bind ``q.*`` by position (§6.3): the i-th field pairs with the i-th op, value, type.
 
     An attribute repeated fewer times attaches to the first items; later
     items take the default. An empty ``q.op``/``q.type`` means "not given".
 
     :raises exception.InvalidFieldValue: an item without field or value.
-    :raises exception.ClientSideError: more than MAX_QUERY_ITEMS items.
+    :raises exception.ClientSideError: more than ``[api] max_query_terms`` items.
     """
     fields = args.getall('q.field')
     ops = args.getall('q.op')
     values = args.getall('q.value')
     types = args.getall('q.type')
     count = max(len(fields), len(ops), len(values), len(types))
-    if count > MAX_QUERY_ITEMS:
+    if count > conf.api.max_query_terms:
         raise exception.ClientSideError(
-            f'Too many query terms: {count} (at most {MAX_QUERY_ITEMS})')
+            f'Too many query terms: {count} (at most [api] max_query_terms = '
+            f'{conf.api.max_query_terms})')
     items = []
     for i in range(count):
         field = fields[i] if i < len(fields) else None

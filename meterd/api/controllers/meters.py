@@ -18,7 +18,7 @@ class MetersController:
         policy.authorize(self._conf, req.context, 'telemetry:get_meters')
         args = validation.request_args(req)
         validation.reject_unknown_params(args, ('q', 'limit', 'unique'))
-        query = validation.sample_filter(req.context, validation.query_items(args), 'meters')
+        query = validation.sample_filter(req.context, validation.query_items(args, self._conf), 'meters')
         limit = validation.limit(args, self._conf)
         unique = validation.bool_param(args, 'unique')
         return (views.meter(m)
@@ -28,7 +28,7 @@ class MetersController:
         policy.authorize(self._conf, req.context, 'telemetry:get_samples')
         args = validation.request_args(req)
         validation.reject_unknown_params(args, ('q', 'limit'))
-        query = validation.sample_filter(req.context, validation.query_items(args), 'samples',
+        query = validation.sample_filter(req.context, validation.query_items(args, self._conf), 'samples',
                                          meter=meter_name)
         limit = validation.limit(args, self._conf)
         return (views.old_sample(s) for s in self._storage.get_samples(query, limit=limit))

@@ -25,7 +25,7 @@ class ResourcesController:
         policy.authorize(self._conf, req.context, 'telemetry:get_resources')
         args = validation.request_args(req)
         validation.reject_unknown_params(args, ('q', 'limit', 'meter_links'))
-        query = validation.sample_filter(req.context, validation.query_items(args),
+        query = validation.sample_filter(req.context, validation.query_items(args, self._conf),
                                          'resources')
         limit = validation.limit(args, self._conf)
         links = validation.int_param(args, 'meter_links', 1) != 0

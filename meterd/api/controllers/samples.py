@@ -18,7 +18,7 @@ class SamplesController:
         policy.authorize(self._conf, req.context, 'telemetry:get_samples')
         args = validation.request_args(req)
         validation.reject_unknown_params(args, ('q', 'limit'))
-        query = validation.sample_filter(req.context, validation.query_items(args), 'samples')
+        query = validation.sample_filter(req.context, validation.query_items(args, self._conf), 'samples')
         limit = validation.limit(args, self._conf)
         return (views.sample(s) for s in self._storage.get_samples(query, limit=limit))
 

@@ -22,7 +22,7 @@ class StatisticsController:
         # Binding errors (period, aggregate functions) first, as WSME reported them.
         period = aggregation.period(args)
         aggregates = aggregation.aggregates(args)
-        items = validation.query_items(args)
+        items = validation.query_items(args, self._conf)
         sample_filter = validation.sample_filter(req.context, items, 'statistics',
                                                  meter=meter_name)
         groupby = aggregation.groupby(args)

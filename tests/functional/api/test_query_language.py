@@ -202,7 +202,7 @@ def test_json_body_of_a_get_must_be_an_object_of_json(seeded):
 
 def test_too_many_terms_is_a_client_error(seeded):
     terms = '&'.join(f'q.field=metadata.k{i}&q.value=v' for i in range(201))
-    assert error(get(seeded, terms, 400)) == 'Too many query terms: 201 (at most 200)'
+    assert error(get(seeded, terms, 400)) == 'Too many query terms: 201 (at most [api] max_query_terms = 200)'
     terms = '&'.join(f'q.field=metadata.k{i}&q.value=v' for i in range(200))
     for path in LIST_PATHS:
         assert get(seeded, terms, path=path).json == []

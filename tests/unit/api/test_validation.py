@@ -55,15 +55,23 @@ def test_reject_unknown_params_allows_only_dotted_object_lists():
     validation.reject_unknown_params(args(('aggregate.func', 'max')), ('aggregate',))
 
 
-def test_query_items_bind_by_position():
+def test_query_items_bind_by_position(tmp_path):
     got = validation.query_items(args(('q.field', 'a'), ('q.field', 'b'), ('q.op', 'gt'),
-                                      ('q.value', '1'), ('q.value', '2')))
+                                      ('q.value', '1'), ('q.value', '2')), make_conf(tmp_path))
     assert got == items(('a', 'gt', '1', None), ('b', 'eq', '2', None))
 
 
-def test_query_item_without_value_is_400():
+def test_query_item_without_value_is_400(tmp_path):
     with pytest.raises(exception.InvalidFieldValue, match='Mandatory field missing'):
-        validation.query_items(args(('q.field', 'a')))
+        validation.query_items(args(('q.field', 'a')), make_conf(tmp_path))
+
+
+def test_query_terms_above_the_option_are_400(tmp_path):
+    conf = make_conf(tmp_path, api={'max_query_terms': 2})
+    terms = [('q.field', 'a'), ('q.value', '1')] * 3
+    with pytest.raises(exception.ClientSideError, match=r'\[api\] max_query_terms = 2'):
+        validation.query_items(args(*terms), conf)
+    assert len(validation.query_items(args(*terms[:4]), conf)) == 2
 
 
 def test_query_item_repr_matches_the_reference():
