@@ -183,6 +183,10 @@ def serve(conf, app):
         _serve_one(conf, app, sock)
     else:
         _supervise(conf, app, sock)
+    # Python restores the default handlers while it shuts down: a repeated
+    # SIGTERM then would turn a clean exit into death by signal.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     LOG.info('meterd-api stopped')
 
 
