@@ -213,8 +213,8 @@ def _on_signal(signums, callback):
     spawns would wait for the next I/O event, which an idle server never
     gets. Writing to a pipe the hub watches wakes it at once.
 
-    :returns: a function that undoes this (a forked worker must: green
-        threads and the pipe survive fork).
+    :returns: a function closing the pipe, for a forked worker (which
+        installs handlers of its own).
     """
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
@@ -231,15 +231,14 @@ def _on_signal(signums, callback):
         LOG.info('Signal %d received', os.read(read_fd, 64)[0])
         callback()
 
-    def _cancel():
-        watcher.kill()
-        os.close(read_fd)
-        os.close(write_fd)
+    def _close():
+        _os.close(read_fd)
+        _os.close(write_fd)
 
     for signum in signums:
         signal.signal(signum, _handler)
-    watcher = eventlet.spawn(_watch)
-    return _cancel
+    eventlet.spawn_n(_watch)
+    return _close
 
 
 def _supervise(conf, app, sock):
@@ -256,7 +255,7 @@ def _supervise(conf, app, sock):
         for pid in children:
             _kill(pid, signal.SIGTERM)
 
-    cancel_parent_handler = _on_signal((signal.SIGTERM, signal.SIGINT), _stop)
+    close_parent_pipe = _on_signal((signal.SIGTERM, signal.SIGINT), _stop)
     parent = os.getpid()
     while True:
         while not stopping and len(children) < conf.api.workers:
@@ -264,7 +263,12 @@ def _supervise(conf, app, sock):
             if pid == 0:
                 code = 0
                 try:
-                    cancel_parent_handler()
+                    # A hub of its own: the parent's epoll instance survives
+                    # fork, and sharing it lets each process unregister the
+                    # other's file descriptors. The parent's green threads
+                    # stay behind in the old hub, never to run here.
+                    eventlet.hubs.use_hub()
+                    close_parent_pipe()
                     _serve_one(conf, app, sock, parent)
                 except BaseException:
                     LOG.exception('Worker %d failed', os.getpid())
