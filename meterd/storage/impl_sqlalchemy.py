@@ -8,6 +8,7 @@ import contextlib
 import os
 import time
 import urllib.parse
+import weakref
 
 from oslo_log import log
 import sqlalchemy as sa
@@ -57,6 +58,14 @@ class Connection(base.Connection):
         self._connect_with_retries(conf.database.max_retries, conf.database.retry_interval)
         self._writer = groupcommit.GroupWriter(self._write_samples)
         self.upgrade()
+        # Workers are forked after the app (and this engine) was built: a
+        # child must never reuse the parent's pooled connections.
+        forget = weakref.WeakMethod(self._forget_parent_connections)
+        os.register_at_fork(after_in_child=lambda: (forget() or (lambda: None))())
+
+    def _forget_parent_connections(self):
+        self.engine.dispose(close=False)
+        self._writer = groupcommit.GroupWriter(self._write_samples)
 
     # -- engine and schema ------------------------------------------------
 
