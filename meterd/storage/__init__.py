@@ -3,6 +3,7 @@
 import dataclasses
 import datetime
 import os
+import time
 import urllib.parse
 
 from oslo_config import cfg
@@ -78,6 +79,29 @@ def mask_url(url):
     creds, _, hosts = parts.netloc.rpartition('@')
     user = creds.split(':', 1)[0]
     return urllib.parse.urlunsplit(parts._replace(netloc=f'{user}:***@{hosts}'))
+
+
+def connect_with_retries(probe, url, conf, retry_on):
+    """Call ``probe()`` until it stops raising ``retry_on``: start-up waits for the database.
+
+    Waits ``[database] retry_interval`` seconds, doubling up to 30, at most
+    ``max_retries`` times (-1: forever).
+
+    :raises exception.StorageUnavailable: still unreachable after the last retry.
+    """
+    max_retries, interval = conf.database.max_retries, conf.database.retry_interval
+    attempt = 0
+    while True:
+        try:
+            return probe()
+        except retry_on as err:
+            attempt += 1
+            if max_retries != -1 and attempt > max_retries:
+                raise exception.StorageUnavailable() from err
+            wait = min(interval * 2 ** (attempt - 1), 30.0)
+            LOG.warning('Database %s unreachable (attempt %d); retrying in %.1fs',
+                        mask_url(url), attempt, wait)
+            time.sleep(wait)
 
 
 def get_connection(conf, url=None):

@@ -7,7 +7,6 @@ modules hold the schema, writes, reads, statistics and complex queries.
 
 import contextlib
 import functools
-import time
 
 import bson
 from oslo_config import cfg
@@ -87,7 +86,7 @@ class Connection(base.Connection):
         self.client = pymongo.MongoClient(url, serverSelectionTimeoutMS=timeout_ms,
                                           appname='meterd', tz_aware=False)
         self.db = self.client.get_default_database(default='meterd')
-        self._connect_with_retries(conf.database.max_retries, conf.database.retry_interval)
+        storage.connect_with_retries(self._ping, url, conf, errors.ConnectionFailure)
         self._clustered = self._is_clustered()
         self.write_concern = self._write_concern(conf.database.mongodb_write_concern)
         self.read_preference = _READ_PREFERENCES[
@@ -96,20 +95,8 @@ class Connection(base.Connection):
 
     # -- connection and schema --------------------------------------------
 
-    def _connect_with_retries(self, max_retries, interval):
-        attempt = 0
-        while True:
-            try:
-                self.client.admin.command('ping')
-                return
-            except errors.ConnectionFailure as err:
-                attempt += 1
-                if max_retries != -1 and attempt > max_retries:
-                    raise exception.StorageUnavailable() from err
-                wait = min(interval * 2 ** (attempt - 1), 30.0)
-                LOG.warning('MongoDB %s unreachable (attempt %d); retrying in %.1fs',
-                            storage.mask_url(self._url), attempt, wait)
-                time.sleep(wait)
+    def _ping(self):
+        self.client.admin.command('ping')
 
     def _is_clustered(self):
         """True on a replica set or behind mongos: transactions and majority writes exist."""

@@ -6,7 +6,6 @@ engine, the schema lifecycle and the translation of database errors.
 
 import contextlib
 import os
-import time
 import urllib.parse
 import weakref
 
@@ -55,7 +54,7 @@ class Connection(base.Connection):
         self._url = url
         self.engine = self._create_engine(_normalise_url(url), conf)
         self.dialect = self.engine.dialect.name
-        self._connect_with_retries(conf.database.max_retries, conf.database.retry_interval)
+        storage.connect_with_retries(self._ping, url, conf, sa_exc.DBAPIError)
         self._writer = groupcommit.GroupWriter(self._write_samples)
         self.upgrade()
         # Workers are forked after the app (and this engine) was built: a
@@ -103,21 +102,9 @@ class Connection(base.Connection):
         return sa.create_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
                                 pool_pre_ping=True)
 
-    def _connect_with_retries(self, max_retries, interval):
-        attempt = 0
-        while True:
-            try:
-                with self.engine.connect() as conn:
-                    conn.exec_driver_sql('SELECT 1')
-                return
-            except sa_exc.DBAPIError as err:
-                attempt += 1
-                if max_retries != -1 and attempt > max_retries:
-                    raise exception.StorageUnavailable() from err
-                wait = min(interval * 2 ** (attempt - 1), 30.0)
-                LOG.warning('Database %s unreachable (attempt %d); retrying in %.1fs',
-                            storage.mask_url(self._url), attempt, wait)
-                time.sleep(wait)
+    def _ping(self):
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql('SELECT 1')
 
     def upgrade(self):
         with self.begin(write=True) as conn:
