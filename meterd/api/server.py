@@ -7,7 +7,6 @@ forks that many workers sharing the socket and restarts any that dies.
 """
 
 import errno
-import ipaddress
 import os
 import signal
 import socket
@@ -25,6 +24,7 @@ from oslo_config import cfg  # noqa: E402
 from oslo_log import log  # noqa: E402
 
 from meterd import exception  # noqa: E402
+from meterd import hosts  # noqa: E402
 
 #: The unpatched os: a signal handler runs inside the hub and must not block.
 _os = eventlet.patcher.original('os')
@@ -85,15 +85,6 @@ class _AccessLog:
         ACCESS_LOG.info(message.rstrip(), *args)
 
 
-def _is_loopback(host):
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_bind(conf):
     """Warn about noauth; refuse it on a non-loopback host unless explicitly allowed.
 
@@ -103,7 +94,7 @@ def check_bind(conf):
         return
     LOG.warning('auth_strategy=noauth: X-User-Id, X-Project-Id and X-Roles are trusted '
                 'as sent; use it only on closed networks')
-    if not _is_loopback(conf.api.host) and not conf.api.noauth_allow_remote:
+    if not hosts.is_loopback(conf.api.host) and not conf.api.noauth_allow_remote:
         raise exception.ConfigError(
             f'[api] auth_strategy=noauth refuses to listen on {conf.api.host}; bind to a '
             'loopback address or set [api] noauth_allow_remote = true')

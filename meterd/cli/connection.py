@@ -6,12 +6,12 @@ Order for the token: ``--os-token``/``OS_TOKEN``, a Keystone password login, and
 server on this machine only, the admin token of the server's own token file.
 """
 
-import ipaddress
 import json
 import os
 import urllib.parse
 
 from meterd.cli import http
+from meterd import hosts
 
 DEFAULT_ENDPOINT = 'http://127.0.0.1:8777'
 
@@ -21,13 +21,7 @@ CONFIG_ENV = 'METERD_CONFIG_FILE'
 
 def is_local(endpoint):
     """True when ``endpoint`` names this machine (loopback address or localhost)."""
-    host = urllib.parse.urlsplit(endpoint).hostname or ''
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return hosts.is_loopback(urllib.parse.urlsplit(endpoint).hostname or '')
 
 
 def server_conf(config_files):
