@@ -1,6 +1,7 @@
 """/v2/meters: the meter catalogue, the samples of one meter, and posting samples (§9.2–§9.4)."""
 
 from meterd.api import policy
+from meterd.api import sample_bodies
 from meterd.api import validation
 from meterd.api import views
 from meterd.api import wsgi
@@ -41,7 +42,7 @@ class MetersController:
         validation.reject_unknown_params(args, ('direct',))
         validation.bool_param(args, 'direct')
         secret = self._conf.publisher.telemetry_secret
-        posted = validation.new_samples(
+        posted = sample_bodies.new_samples(
             body, meter_name, req.context, self._conf,
             signer=lambda message: signing.compute_signature(message, secret), raw=req.body)
         self._storage.record_samples([p.sample for p in posted])

@@ -1,0 +1,276 @@
+"""Bodies of POST /v2/meters/{meter_name} -> validated samples to store (spec §9.4).
+
+Validation order and texts are the reference's; metadata is accepted typed
+(a meterd relaxation), nested at every dot of a key, and bounded in size.
+Nothing here touches storage: a body either binds whole or is a 400.
+"""
+
+import dataclasses
+import datetime
+import json
+import math
+import random
+import re
+import uuid
+
+from meterd import exception
+from meterd.storage import models
+from meterd import timestamps
+
+SAMPLE_TYPES = ('gauge', 'delta', 'cumulative')
+_MANDATORY = ('counter_name', 'counter_type', 'counter_unit', 'counter_volume', 'resource_id')
+_SAMPLE_ATTRS = frozenset(_MANDATORY + ('project_id', 'user_id', 'source', 'timestamp',
+                                        'resource_metadata', 'message_id', 'recorded_at',
+                                        'message_signature'))
+_TEXT_ATTRS = ('counter_name', 'counter_type', 'counter_unit', 'resource_id', 'project_id',
+               'user_id', 'source', 'message_id')
+#: JSON escapes of NUL or of a surrogate, in a raw body.
+_SUSPECT_ESCAPE = re.compile(rb'\\u(?:0000|[dD][89a-fA-F])')
+#: uuid1 with a fixed node and clock sequence takes Python's lock-free path
+#: (the C time-safe generator costs ~15 us a sample); timestamps stay unique
+#: per process, and the random clock sequence separates worker processes.
+_NODE = uuid.getnode()
+_CLOCK_SEQ = random.getrandbits(14)
+_NUMERIC_RE = re.compile(r'\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*\Z')
+
+
+@dataclasses.dataclass(frozen=True)
+class PostedSample:
+    """A validated sample to store, with what the POST answer echoes (§9.4).
+
+    ``posted`` holds the attributes the client sent (bound to their types),
+    ``timestamp_text`` the echoed timestamp (the posted instant re-rendered
+    with its offset, or the generated naive UTC time).
+    """
+
+    sample: object
+    posted: dict
+    timestamp_text: str
+
+
+def _binding_error(value, reason):
+    text = value if isinstance(value, str) else json.dumps(value, default=str)[:200]
+    return exception.InvalidFieldValue('samples', text, reason)
+
+
+def _check_text(attr, value):
+    """Strings must survive every backend unchanged: no NUL, no lone surrogates."""
+    if '\x00' in value:
+        raise exception.InvalidFieldValue(attr, value.replace('\x00', '\\x00'),
+                                          'NUL characters are not allowed')
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise exception.InvalidFieldValue(attr, value.encode('utf-8', 'backslashreplace')
+                                          .decode('ascii'), 'invalid Unicode text')
+
+
+def _check_metadata_values(value, texts, depth=0):
+    if depth > 64:
+        raise _binding_error('resource_metadata', 'metadata nested too deeply')
+    if isinstance(value, str):
+        if texts:
+            _check_text('resource_metadata', value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _binding_error(str(value), 'metadata numbers must be finite')
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if texts:
+                _check_text('resource_metadata', key)
+            _check_metadata_values(item, texts, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_metadata_values(item, texts, depth + 1)
+
+
+def _bind_volume(value):
+    if isinstance(value, bool):
+        raise _binding_error(value, 'counter_volume must be a number')
+    if isinstance(value, str):
+        if not _NUMERIC_RE.match(value):
+            raise _binding_error(value, 'counter_volume must be a number')
+    elif not isinstance(value, (int, float)):
+        raise _binding_error(value, 'counter_volume must be a number')
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise _binding_error(str(value), 'counter_volume must be a finite number')
+    return number
+
+
+def _bind_sample(raw, texts=True):
+    """Type-check one posted object (the WSME binding step); returns the bound attributes.
+
+    ``texts``: also check every string for NUL and lone surrogates.
+    """
+    if not isinstance(raw, dict):
+        raise _binding_error(raw, 'Value not a valid dict')
+    bound = {}
+    for attr, value in raw.items():
+        if attr not in _SAMPLE_ATTRS:
+            raise exception.ClientSideError(f'Unknown attribute for argument samples: {attr}')
+        if value is None:
+            continue
+        if attr in _TEXT_ATTRS:
+            if not isinstance(value, str):
+                raise _binding_error(value, f'{attr} must be a string')
+            if texts:
+                _check_text(attr, value)
+        elif attr == 'counter_volume':
+            value = _bind_volume(value)
+        elif attr == 'timestamp':
+            value = _bind_timestamp(value)
+        elif attr == 'resource_metadata':
+            if not isinstance(value, dict):
+                raise _binding_error(value, f'Value not a valid dict: {value}')
+            _check_metadata_values(value, texts)
+        bound[attr] = value
+    return bound
+
+
+def _bind_timestamp(value):
+    """(aware-or-naive datetime as posted, naive UTC) for a posted timestamp."""
+    if not isinstance(value, str):
+        raise _binding_error(value, 'invalid timestamp format')
+    text = value.strip()
+    if text[-1:] in ('z', 'Z'):
+        text = text[:-1] + '+00:00'
+    try:
+        posted = datetime.datetime.fromisoformat(text)
+        return posted, timestamps.parse(value)
+    except (ValueError, OverflowError, IndexError):
+        raise _binding_error(value, 'invalid timestamp format')
+
+
+def nest_metadata(metadata):
+    """Split every key at every ``.`` into nested objects, recursively (§9.4 step 4).
+
+    A nested object wins over a plain value stored at the same key.
+    """
+    nested = {}
+    for key, value in metadata.items():
+        if isinstance(value, dict):
+            value = nest_metadata(value)
+        node = nested
+        *parents, last = key.split('.')
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        current = node.get(last)
+        if isinstance(current, dict):
+            if isinstance(value, dict):
+                _merge(current, value)
+        else:
+            node[last] = value
+    return nested
+
+
+def _merge(target, extra):
+    for key, value in extra.items():
+        current = target.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            _merge(current, value)
+        elif not isinstance(current, dict):
+            target[key] = value
+
+
+def _check_sizes(attrs, conf):
+    """The [api] bounds of limits.py on names, ids and metadata of one sample."""
+    longest = conf.api.max_name_length
+    for attr in _TEXT_ATTRS:
+        value = attrs.get(attr)
+        if isinstance(value, str) and len(value) > longest:
+            raise exception.InvalidFieldValue(
+                attr, value[:64] + '...', f'longer than [api] max_name_length ({longest})')
+    budget = [conf.api.max_metadata_items]
+    stack = [(attrs.get('resource_metadata') or {}, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > conf.api.max_metadata_depth:
+            raise _binding_error('resource_metadata', 'nested deeper than '
+                                 f'[api] max_metadata_depth ({conf.api.max_metadata_depth})')
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _binding_error('resource_metadata', 'more items than '
+                                     f'[api] max_metadata_items ({conf.api.max_metadata_items})')
+            if isinstance(key, str) and len(key) > longest:
+                raise _binding_error(key[:64] + '...', 'metadata key longer than '
+                                     f'[api] max_name_length ({longest})')
+            if isinstance(value, (dict, list)):
+                stack.append((value, depth + 1))
+
+
+def new_samples(body, meter_name, ctx, conf, signer, raw=None):
+    """Validate a POST body into samples to store, in the order of §9.4.
+
+    :param signer: ``callable(message dict) -> signature``.
+    :param raw: the request body as received; when it holds no ``\\u0000`` and
+        no surrogate escape (the only ways JSON text can carry NUL or a lone
+        surrogate) the per-string checks are skipped.
+    :returns: list of ``PostedSample``.
+    :raises exception.InvalidInput: the first failing check of the first
+        failing sample; nothing is stored then.
+    """
+    if body is None or body == [] or body == '':
+        raise exception.ClientSideError('Samples should be included in request body')
+    if not isinstance(body, list):
+        raise _binding_error(body, 'Value not a valid list')
+    texts = raw is None or _SUSPECT_ESCAPE.search(raw) is not None
+    bound = [_bind_sample(item, texts) for item in body]
+    now = timestamps.utcnow()
+    posted_samples = []
+    for attrs in bound:
+        _check_sizes(attrs, conf)
+        for attr in _MANDATORY:
+            if attr not in attrs:
+                raise exception.InvalidFieldValue(attr, 'None', 'Mandatory field missing.')
+        if attrs['counter_name'] != meter_name:
+            raise exception.InvalidFieldValue('counter_name', attrs['counter_name'],
+                                              f'should be {meter_name}')
+        if 'message_id' in attrs:
+            raise exception.InvalidFieldValue('message_id', attrs['message_id'],
+                                              'The message_id must not be set')
+        if attrs['counter_type'] not in SAMPLE_TYPES:
+            raise exception.InvalidFieldValue(
+                'counter_type', attrs['counter_type'],
+                'The counter type must be: ' + ', '.join(SAMPLE_TYPES))
+        project_id = attrs.get('project_id') or ctx.project_id
+        if not ctx.is_admin and project_id != ctx.project_id:
+            raise exception.InvalidFieldValue('project_id', attrs.get('project_id'),
+                                              'can not post samples to other projects')
+        posted_samples.append(_build(attrs, project_id, ctx, conf, now, signer))
+    return posted_samples
+
+
+def _build(attrs, project_id, ctx, conf, now, signer):
+    user_id = attrs.get('user_id') or ctx.user_id
+    source = f'{project_id}:{attrs.get("source") or conf.api.sample_source}'
+    if 'timestamp' in attrs:
+        posted_when, when = attrs['timestamp']
+        timestamp_text = posted_when.isoformat()
+    else:
+        when = now
+        timestamp_text = now.isoformat()
+    metadata = nest_metadata(attrs.get('resource_metadata') or {})
+    message = {
+        'source': source, 'counter_name': attrs['counter_name'],
+        'counter_type': attrs['counter_type'], 'counter_unit': attrs['counter_unit'],
+        'counter_volume': attrs['counter_volume'], 'user_id': user_id,
+        'project_id': project_id, 'resource_id': attrs['resource_id'],
+        'timestamp': timestamps.isoformat(when), 'resource_metadata': metadata,
+        'message_id': str(uuid.uuid1(_NODE, _CLOCK_SEQ)),
+    }
+    sample = models.Sample(
+        source=source, counter_name=message['counter_name'],
+        counter_type=message['counter_type'], counter_unit=message['counter_unit'],
+        counter_volume=message['counter_volume'], user_id=user_id, project_id=project_id,
+        resource_id=message['resource_id'], timestamp=when, resource_metadata=metadata,
+        message_id=message['message_id'], message_signature=signer(message))
+    return PostedSample(sample=sample, posted=attrs, timestamp_text=timestamp_text)
