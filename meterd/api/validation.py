@@ -72,22 +72,26 @@ class QueryItem:
 def request_args(req):
     """The request's arguments as a MultiDict of dotted names (``q.field``, ...).
 
-    Taken from the query string, or from a JSON-object body of a GET (§6.5),
-    which is flattened into the same dotted form.
+    Taken from the query string plus a JSON-object body of a GET (§6.5),
+    which is flattened into the same dotted form. As in WSME, the two sources
+    combine, and one argument given in both is a 400.
 
-    :raises exception.ClientSideError: a body that is not a JSON object.
+    :raises exception.ClientSideError: a body that is not a JSON object, or
+        an argument both in the query string and in the body.
     :raises webob.exc.HTTPUnsupportedMediaType: a body that is not JSON.
     """
+    args = multidict.MultiDict(req.GET.items())
     if req.method == 'GET' and req.body:
         body = wsgi.read_json_body(req)
         if not isinstance(body, dict):
             raise exception.ClientSideError(
                 'Request body must be a JSON object of argument names to values')
-        args = multidict.MultiDict()
+        in_query = {name.partition('.')[0] for name in args}
         for name, value in body.items():
+            if name in in_query:
+                raise exception.ClientSideError(f'Parameter {name} was given several times')
             _add_json_arg(args, name, value)
-        return args
-    return multidict.MultiDict(req.GET.items())
+    return args
 
 
 def _text(value):
