@@ -27,9 +27,10 @@ MAX_GROUP_SAMPLES = 5000
 #: says otherwise). glibc gives each thread its own malloc arena and keeps what
 #: a thread freed: with eventlet's default of 20, SQLite's sorters and page
 #: caches spread over many arenas and the benchmark's reads took the server
-#: from 85 MB to 296 MB (2 threads: 122 MB, 4: 148 MB). Two let one write and
-#: one long read run beside the hub; more buy nothing under one GIL.
-OFFLOAD_THREADS = 2
+#: from 85 MB to 296 MB (4 threads: 148 MB, 2: 122 MB, 1: 109 MB). With one,
+#: the hub still never waits for the database; offloaded jobs (group writes,
+#: statistics, complex queries) take turns in arrival order.
+OFFLOAD_THREADS = 1
 
 _pool_sized = False
 
