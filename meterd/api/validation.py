@@ -314,11 +314,11 @@ def sample_filter(ctx, items, kind, meter=None):
     allowed = _FIELDS[kind]
     values = {}
     metaquery = {}
-    offset_minutes = None
+    raw_offset = None
     for item in items:
         if item.field in _TIME_FIELDS:
             if item.field == 'search_offset' and item.op == 'eq':
-                offset_minutes = _search_offset(item.value)
+                raw_offset = item.value
             continue
         path = _metadata_path(item.field)
         canonical = _canonical(item.field)
@@ -331,6 +331,8 @@ def sample_filter(ctx, items, kind, meter=None):
             metaquery[path] = convert_metadata_value(item.value, item.type)
         else:
             values[canonical] = item.value
+    # Values are converted only once every term passed validation (§7.4 step 6).
+    offset_minutes = _search_offset(raw_offset) if raw_offset is not None else None
     start, start_op, end, end_op = _time_terms(items)
     if offset_minutes:
         start, end = _widen(start, end, offset_minutes)

@@ -48,3 +48,26 @@ def test_argument_in_query_string_and_json_body_is_400(seeded):
     resp = _get_with_body(seeded, '/v2/samples?q.field=resource&q.value=r1',
                           {'q': [{'field': 'resource', 'value': 'r2'}]}, status=400)
     assert error(resp) == 'Parameter q was given several times'
+
+
+# -- §7.4: search_offset is converted after every term is validated --------------
+
+
+def test_unknown_field_is_reported_before_a_bad_search_offset_value(seeded):
+    resp = seeded.get('/v2/samples?q.field=timestamp&q.op=gt&q.value=2020-01-01T00:00:00'
+                      '&q.field=search_offset&q.value=abc&q.field=bogus&q.value=1',
+                      headers=ADMIN, status=400)
+    assert error(resp).startswith('Unknown argument: "bogus": unrecognized field in query: '
+                                  "[<Query 'timestamp' gt '2020-01-01T00:00:00' Unset>, "
+                                  "<Query 'search_offset' eq 'abc' Unset>, "
+                                  "<Query 'bogus' eq '1' Unset>], valid keys: [")
+    resp = seeded.get('/v2/samples?q.field=timestamp&q.op=gt&q.value=2020-01-01T00:00:00'
+                      '&q.field=search_offset&q.op=eq&q.value=abc&q.field=metadata.x&q.op=ne'
+                      '&q.value=1', headers=ADMIN, status=400)
+    assert error(resp) == ("Invalid input for field/attribute op. Value: 'ne'. "
+                           "unimplemented operator for metadata.x")
+    # Alone, the bad offset is still a 400 naming it.
+    resp = seeded.get('/v2/samples?q.field=timestamp&q.op=gt&q.value=2020-01-01T00:00:00'
+                      '&q.field=search_offset&q.value=abc', headers=ADMIN, status=400)
+    assert error(resp) == ("Invalid input for field/attribute search_offset. Value: 'abc'. "
+                           "unable to convert to int")
