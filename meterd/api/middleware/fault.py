@@ -84,10 +84,20 @@ def error_response(req, status, message, headers=None):
     return resp
 
 
+#: Statuses whose WebOb explanation is only the generic 4xx text.
+_MESSAGES = {
+    406: ('The server answers application/json (errors also application/xml); '
+          'the Accept header admits neither.'),
+    415: 'The request body media type is not supported; send application/json.',
+}
+
+
 def _default_message(req, status):
     """WebOb's explanation of ``status``, on one line; 405 names the method."""
     if status == 405:
         return f'The method {req.method} is not allowed for this resource.'
+    if status in _MESSAGES:
+        return _MESSAGES[status]
     status_cls = webob.exc.status_map.get(status)
     explanation = getattr(status_cls, 'explanation', '') if status_cls else ''
     return ' '.join(explanation.split()) or webob.Response(status=status).status

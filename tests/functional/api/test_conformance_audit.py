@@ -71,3 +71,25 @@ def test_unknown_field_is_reported_before_a_bad_search_offset_value(seeded):
                       '&q.field=search_offset&q.value=abc', headers=ADMIN, status=400)
     assert error(resp) == ("Invalid input for field/attribute search_offset. Value: 'abc'. "
                            "unable to convert to int")
+
+
+# -- §5.4: 406 and 415 say what went wrong (not WebOb's generic 400 text) ---------
+
+
+@pytest.mark.parametrize('accept', ['text/plain', 'text/plain, application/binary;q=0.8'])
+def test_not_acceptable_explains_itself(app, accept):
+    resp = app.get('/v2/meters', headers=dict(ADMIN, Accept=accept), status=406)
+    assert resp.content_type == 'application/json'
+    assert error(resp) == ('The server answers application/json (errors also '
+                           'application/xml); the Accept header admits neither.')
+
+
+def test_unsupported_media_type_explains_itself(app):
+    resp = app.post('/v2/meters/cpu', b'abc', status=415,
+                    headers=dict(ADMIN, **{'Content-Type': 'text/plain'}))
+    assert error(resp) == ('The request body media type is not supported; '
+                           'send application/json.')
+    resp = app.post('/v2/meters/cpu', b'abc', status=415, headers=dict(
+        ADMIN, **{'Content-Type': 'text/plain', 'Accept': 'application/xml'}))
+    assert resp.content_type == 'application/xml'
+    assert b'<faultstring>The request body media type is not supported' in resp.body
