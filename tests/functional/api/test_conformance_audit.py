@@ -93,3 +93,34 @@ def test_unsupported_media_type_explains_itself(app):
         ADMIN, **{'Content-Type': 'text/plain', 'Accept': 'application/xml'}))
     assert resp.content_type == 'application/xml'
     assert b'<faultstring>The request body media type is not supported' in resp.body
+
+
+# -- §5.3: the observed negotiation cases, pinned -----------------------------------
+
+
+@pytest.mark.parametrize('accept', [
+    None, 'application/json', 'application/json,application/xml',
+    'application/xml;q=0.8, application/json', 'text/html,*/*'])
+def test_error_body_is_json_for_the_observed_json_cases(app, accept):
+    headers = dict(ADMIN, **({'Accept': accept} if accept else {}))
+    resp = app.get('/v2/meters?limit=0', headers=headers, status=400)
+    assert resp.content_type == 'application/json'
+    assert resp.json == {'error_message': {
+        'faultcode': 'Client', 'faultstring': 'Limit must be positive', 'debuginfo': None}}
+
+
+@pytest.mark.parametrize('accept', ['application/xml,*/*',
+                                    'application/json;q=0.8,application/xml'])
+def test_error_body_is_xml_for_the_observed_xml_cases(app, accept):
+    headers = dict(ADMIN, Accept=accept)
+    resp = app.get('/v2/meters?limit=0', headers=headers, status=400)
+    assert resp.content_type == 'application/xml'
+    assert resp.body.split(b'?>', 1)[-1].strip() == (
+        b'<error_message><error><faultcode>Client</faultcode><faultstring>Limit must be '
+        b'positive</faultstring><debuginfo /></error></error_message>')
+    # Framework errors (unknown path, wrong method) take the same shape.
+    for method, path, status in (('GET', '/v2/nope', 404), ('DELETE', '/v2/meters', 405)):
+        resp = app.request(path, method=method, headers=headers, status=status)
+        assert resp.content_type == 'application/xml'
+        assert resp.body.split(b'?>', 1)[-1].strip().startswith(
+            b'<error_message><error><faultcode>Client</faultcode><faultstring>')
