@@ -65,23 +65,48 @@ def _check_text(attr, value):
                                           .decode('ascii'), 'invalid Unicode text')
 
 
-def _check_metadata_values(value, texts, depth=0):
+def _scan_metadata(node, texts, depth, stats):
+    """One walk of posted metadata: the binding checks, and the facts _check_sizes bounds.
+
+    Raises the binding errors (NUL, lone surrogate, non-finite number, nested
+    too deeply) where the reference raised them; only records into ``stats``
+    [items, deepest container (1 = resource_metadata), longest key, any dotted
+    key] so the [api] bounds are still checked after every sample bound.
+    """
     if depth > 64:
         raise _binding_error('resource_metadata', 'metadata nested too deeply')
+    stats[0] += len(node)
+    if depth + 1 > stats[1]:
+        stats[1] = depth + 1
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if texts:
+                _check_text('resource_metadata', key)
+            if len(key) > stats[2]:
+                stats[2] = len(key)
+            if '.' in key:
+                stats[3] = True
+            _scan_value(value, texts, depth, stats)
+    else:
+        for value in node:
+            _scan_value(value, texts, depth, stats)
+
+
+def _scan_value(value, texts, depth, stats):
     if isinstance(value, str):
+        if depth >= 64:
+            raise _binding_error('resource_metadata', 'metadata nested too deeply')
         if texts:
             _check_text('resource_metadata', value)
     elif isinstance(value, float):
+        if depth >= 64:
+            raise _binding_error('resource_metadata', 'metadata nested too deeply')
         if not math.isfinite(value):
             raise _binding_error(str(value), 'metadata numbers must be finite')
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if texts:
-                _check_text('resource_metadata', key)
-            _check_metadata_values(item, texts, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_metadata_values(item, texts, depth + 1)
+    elif isinstance(value, (dict, list)):
+        _scan_metadata(value, texts, depth + 1, stats)
+    elif depth >= 64:
+        raise _binding_error('resource_metadata', 'metadata nested too deeply')
 
 
 def _bind_volume(value):
@@ -102,13 +127,16 @@ def _bind_volume(value):
 
 
 def _bind_sample(raw, texts=True):
-    """Type-check one posted object (the WSME binding step); returns the bound attributes.
+    """Type-check one posted object (the WSME binding step).
 
     ``texts``: also check every string for NUL and lone surrogates.
+    :returns: (the bound attributes, their size facts: [metadata items,
+        metadata depth, longest metadata key, any dotted key, longest text])
     """
     if not isinstance(raw, dict):
         raise _binding_error(raw, 'Value not a valid dict')
     bound = {}
+    stats = [0, 1, 0, False, 0]
     for attr, value in raw.items():
         if attr not in _SAMPLE_ATTRS:
             raise exception.ClientSideError(f'Unknown attribute for argument samples: {attr}')
@@ -119,6 +147,8 @@ def _bind_sample(raw, texts=True):
                 raise _binding_error(value, f'{attr} must be a string')
             if texts:
                 _check_text(attr, value)
+            if len(value) > stats[4]:
+                stats[4] = len(value)
         elif attr == 'counter_volume':
             value = _bind_volume(value)
         elif attr == 'timestamp':
@@ -126,9 +156,9 @@ def _bind_sample(raw, texts=True):
         elif attr == 'resource_metadata':
             if not isinstance(value, dict):
                 raise _binding_error(value, f'Value not a valid dict: {value}')
-            _check_metadata_values(value, texts)
+            _scan_metadata(value, texts, 0, stats)
         bound[attr] = value
-    return bound
+    return bound, stats
 
 
 def _bind_timestamp(value):
@@ -136,11 +166,15 @@ def _bind_timestamp(value):
     if not isinstance(value, str):
         raise _binding_error(value, 'invalid timestamp format')
     text = value.strip()
+    if len(text) > 64:  # what timestamps.parse refuses
+        raise _binding_error(value, 'invalid timestamp format')
     if text[-1:] in ('z', 'Z'):
         text = text[:-1] + '+00:00'
     try:
         posted = datetime.datetime.fromisoformat(text)
-        return posted, timestamps.parse(value)
+        if posted.tzinfo is None:
+            return posted, posted
+        return posted, posted.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError, IndexError):
         raise _binding_error(value, 'invalid timestamp format')
 
@@ -225,9 +259,13 @@ def new_samples(body, meter_name, ctx, conf, signer, raw=None):
     texts = raw is None or _SUSPECT_ESCAPE.search(raw) is not None
     bound = [_bind_sample(item, texts) for item in body]
     now = timestamps.utcnow()
+    api = conf.api
+    longest, items, depth = api.max_name_length, api.max_metadata_items, api.max_metadata_depth
+    default_source = api.sample_source
     posted_samples = []
-    for attrs in bound:
-        _check_sizes(attrs, conf)
+    for attrs, stats in bound:
+        if stats[4] > longest or stats[2] > longest or stats[0] > items or stats[1] > depth:
+            _check_sizes(attrs, conf)  # raises the reference's error for the first excess
         for attr in _MANDATORY:
             if attr not in attrs:
                 raise exception.InvalidFieldValue(attr, 'None', 'Mandatory field missing.')
@@ -245,20 +283,24 @@ def new_samples(body, meter_name, ctx, conf, signer, raw=None):
         if not ctx.is_admin and project_id != ctx.project_id:
             raise exception.InvalidFieldValue('project_id', attrs.get('project_id'),
                                               'can not post samples to other projects')
-        posted_samples.append(_build(attrs, project_id, ctx, conf, now, signer))
+        posted_samples.append(_build(attrs, project_id, ctx, default_source, now, signer,
+                                     stats[3]))
     return posted_samples
 
 
-def _build(attrs, project_id, ctx, conf, now, signer):
+def _build(attrs, project_id, ctx, default_source, now, signer, dotted):
+    """``dotted``: some metadata key holds a dot; without one, nesting changes nothing."""
     user_id = attrs.get('user_id') or ctx.user_id
-    source = f'{project_id}:{attrs.get("source") or conf.api.sample_source}'
+    source = f'{project_id}:{attrs.get("source") or default_source}'
     if 'timestamp' in attrs:
         posted_when, when = attrs['timestamp']
         timestamp_text = posted_when.isoformat()
     else:
         when = now
         timestamp_text = now.isoformat()
-    metadata = nest_metadata(attrs.get('resource_metadata') or {})
+    metadata = attrs.get('resource_metadata') or {}
+    if dotted:
+        metadata = nest_metadata(metadata)
     message = {
         'source': source, 'counter_name': attrs['counter_name'],
         'counter_type': attrs['counter_type'], 'counter_unit': attrs['counter_unit'],
