@@ -11,6 +11,8 @@ import json
 import math
 import random
 import re
+import threading
+import time
 import uuid
 
 from meterd import exception
@@ -26,11 +28,33 @@ _TEXT_ATTRS = ('counter_name', 'counter_type', 'counter_unit', 'resource_id', 'p
                'user_id', 'source', 'message_id')
 #: JSON escapes of NUL or of a surrogate, in a raw body.
 _SUSPECT_ESCAPE = re.compile(rb'\\u(?:0000|[dD][89a-fA-F])')
-#: uuid1 with a fixed node and clock sequence takes Python's lock-free path
-#: (the C time-safe generator costs ~15 us a sample); timestamps stay unique
-#: per process, and the random clock sequence separates worker processes.
+#: message_id: uuid1 with a fixed node and a random clock sequence (which
+#: separates worker processes), rendered here a batch at a time: uuid.uuid1
+#: costs a time read, a UUID object and its str() per sample.
 _NODE = uuid.getnode()
 _CLOCK_SEQ = random.getrandbits(14)
+_UUID1_TAIL = f'-{(_CLOCK_SEQ >> 8) & 0x3f | 0x80:02x}{_CLOCK_SEQ & 0xff:02x}-{_NODE:012x}'
+#: 100 ns intervals between the Gregorian reform (uuid1's epoch) and 1970.
+_UUID_EPOCH_OFFSET = 0x01b21dd213814000
+_last_uuid_time = 0
+_uuid_lock = threading.Lock()
+
+
+def message_ids(count):
+    """``count`` distinct version-1 UUID strings, as uuid.uuid1(_NODE, _CLOCK_SEQ) makes them.
+
+    Their 60-bit times are consecutive and above every earlier one of this
+    process, so ids never repeat even when the clock stands still or steps back.
+    """
+    global _last_uuid_time
+    with _uuid_lock:
+        first = max(time.time_ns() // 100 + _UUID_EPOCH_OFFSET, _last_uuid_time + 1)
+        _last_uuid_time = first + count - 1
+    ids = []
+    for stamp in range(first, first + count):
+        hexed = f'{stamp:015x}'
+        ids.append(f'{hexed[7:]}-{hexed[3:7]}-1{hexed[:3]}{_UUID1_TAIL}')
+    return ids
 _NUMERIC_RE = re.compile(r'\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*\Z')
 
 
@@ -78,35 +102,26 @@ def _scan_metadata(node, texts, depth, stats):
     stats[0] += len(node)
     if depth + 1 > stats[1]:
         stats[1] = depth + 1
-    if isinstance(node, dict):
-        for key, value in node.items():
+    is_dict = isinstance(node, dict)
+    for key, value in (node.items() if is_dict else ((None, v) for v in node)):
+        if is_dict:
             if texts:
                 _check_text('resource_metadata', key)
             if len(key) > stats[2]:
                 stats[2] = len(key)
             if '.' in key:
                 stats[3] = True
-            _scan_value(value, texts, depth, stats)
-    else:
-        for value in node:
-            _scan_value(value, texts, depth, stats)
-
-
-def _scan_value(value, texts, depth, stats):
-    if isinstance(value, str):
-        if depth >= 64:
+        if isinstance(value, str):
+            if depth >= 64:
+                raise _binding_error('resource_metadata', 'metadata nested too deeply')
+            if texts:
+                _check_text('resource_metadata', value)
+        elif isinstance(value, (dict, list)):
+            _scan_metadata(value, texts, depth + 1, stats)
+        elif depth >= 64:
             raise _binding_error('resource_metadata', 'metadata nested too deeply')
-        if texts:
-            _check_text('resource_metadata', value)
-    elif isinstance(value, float):
-        if depth >= 64:
-            raise _binding_error('resource_metadata', 'metadata nested too deeply')
-        if not math.isfinite(value):
+        elif isinstance(value, float) and not math.isfinite(value):
             raise _binding_error(str(value), 'metadata numbers must be finite')
-    elif isinstance(value, (dict, list)):
-        _scan_metadata(value, texts, depth + 1, stats)
-    elif depth >= 64:
-        raise _binding_error('resource_metadata', 'metadata nested too deeply')
 
 
 def _bind_volume(value):
@@ -244,7 +259,8 @@ def _check_sizes(attrs, conf):
 def new_samples(body, meter_name, ctx, conf, signer, raw=None):
     """Validate a POST body into samples to store, in the order of §9.4.
 
-    :param signer: ``callable(message dict) -> signature``.
+    :param signer: ``callable(message dict) -> signature``, or None: unsigned
+        (an empty signature, and no message built to sign).
     :param raw: the request body as received; when it holds no ``\\u0000`` and
         no surrogate escape (the only ways JSON text can carry NUL or a lone
         surrogate) the per-string checks are skipped.
@@ -262,8 +278,9 @@ def new_samples(body, meter_name, ctx, conf, signer, raw=None):
     api = conf.api
     longest, items, depth = api.max_name_length, api.max_metadata_items, api.max_metadata_depth
     default_source = api.sample_source
+    ids = message_ids(len(bound))
     posted_samples = []
-    for attrs, stats in bound:
+    for (attrs, stats), message_id in zip(bound, ids):
         if stats[4] > longest or stats[2] > longest or stats[0] > items or stats[1] > depth:
             _check_sizes(attrs, conf)  # raises the reference's error for the first excess
         for attr in _MANDATORY:
@@ -284,11 +301,11 @@ def new_samples(body, meter_name, ctx, conf, signer, raw=None):
             raise exception.InvalidFieldValue('project_id', attrs.get('project_id'),
                                               'can not post samples to other projects')
         posted_samples.append(_build(attrs, project_id, ctx, default_source, now, signer,
-                                     stats[3]))
+                                     stats[3], message_id))
     return posted_samples
 
 
-def _build(attrs, project_id, ctx, default_source, now, signer, dotted):
+def _build(attrs, project_id, ctx, default_source, now, signer, dotted, message_id):
     """``dotted``: some metadata key holds a dot; without one, nesting changes nothing."""
     user_id = attrs.get('user_id') or ctx.user_id
     source = f'{project_id}:{attrs.get("source") or default_source}'
@@ -301,18 +318,20 @@ def _build(attrs, project_id, ctx, default_source, now, signer, dotted):
     metadata = attrs.get('resource_metadata') or {}
     if dotted:
         metadata = nest_metadata(metadata)
-    message = {
-        'source': source, 'counter_name': attrs['counter_name'],
-        'counter_type': attrs['counter_type'], 'counter_unit': attrs['counter_unit'],
-        'counter_volume': attrs['counter_volume'], 'user_id': user_id,
-        'project_id': project_id, 'resource_id': attrs['resource_id'],
-        'timestamp': timestamps.isoformat(when), 'resource_metadata': metadata,
-        'message_id': str(uuid.uuid1(_NODE, _CLOCK_SEQ)),
-    }
+    signature = ''
+    if signer is not None:
+        signature = signer({
+            'source': source, 'counter_name': attrs['counter_name'],
+            'counter_type': attrs['counter_type'], 'counter_unit': attrs['counter_unit'],
+            'counter_volume': attrs['counter_volume'], 'user_id': user_id,
+            'project_id': project_id, 'resource_id': attrs['resource_id'],
+            'timestamp': timestamps.isoformat(when), 'resource_metadata': metadata,
+            'message_id': message_id,
+        })
     sample = models.Sample(
-        source=source, counter_name=message['counter_name'],
-        counter_type=message['counter_type'], counter_unit=message['counter_unit'],
-        counter_volume=message['counter_volume'], user_id=user_id, project_id=project_id,
-        resource_id=message['resource_id'], timestamp=when, resource_metadata=metadata,
-        message_id=message['message_id'], message_signature=signer(message))
+        source=source, counter_name=attrs['counter_name'],
+        counter_type=attrs['counter_type'], counter_unit=attrs['counter_unit'],
+        counter_volume=attrs['counter_volume'], user_id=user_id, project_id=project_id,
+        resource_id=attrs['resource_id'], timestamp=when, resource_metadata=metadata,
+        message_id=message_id, message_signature=signature)
     return PostedSample(sample=sample, posted=attrs, timestamp_text=timestamp_text)
