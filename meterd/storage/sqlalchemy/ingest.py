@@ -122,6 +122,10 @@ def _rollup(rows, key):
     return groups
 
 
+#: Stored metadata JSON: compact, non-ASCII kept, NaN/Infinity refused.
+_encode_metadata = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+                                    separators=(',', ':')).encode
+
 # Positions in a samples row tuple (the _SAMPLE_COLUMNS order).
 _ID, _METER, _RES, _USER, _PROJ, _SRC, _TS, _META = 0, 1, 2, 3, 4, 5, 7, 11
 
@@ -132,11 +136,11 @@ def record(conn, dialect, samples):
     meter_ids = _meter_ids(conn, dialect, samples)
     ids = _allocate_ids(conn, dialect, len(samples))
     now = timestamps.to_micros(timestamps.utcnow())
-    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
-                             separators=(',', ':')).encode
+    dumps = _encode_metadata
+    to_micros = timestamps.to_micros
     rows = [(id_, meter_ids[(s.counter_name, s.counter_type, s.counter_unit)],
              s.resource_id, s.user_id, s.project_id, s.source, float(s.counter_volume),
-             timestamps.to_micros(s.timestamp), now, s.message_id, s.message_signature,
+             to_micros(s.timestamp), now, s.message_id, s.message_signature,
              dumps(s.resource_metadata or {}))
             for id_, s in zip(ids, samples)]
     conn.exec_driver_sql(sql['samples'], rows)
@@ -166,6 +170,10 @@ def record(conn, dialect, samples):
         for (rid, key), (first, last, r) in by_owner.items()])
 
 
+#: json.dumps(..., ensure_ascii=False) without building an encoder per call.
+_encode_owner = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def owner_key(user_id, project_id, source):
     """The ``resource_owners`` key: distinct for every (user, project, source), nulls included."""
-    return json.dumps([user_id, project_id, source], ensure_ascii=False)
+    return _encode_owner([user_id, project_id, source])
