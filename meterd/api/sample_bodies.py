@@ -26,6 +26,7 @@ _SAMPLE_ATTRS = frozenset(_MANDATORY + ('project_id', 'user_id', 'source', 'time
                                         'message_signature'))
 _TEXT_ATTRS = ('counter_name', 'counter_type', 'counter_unit', 'resource_id', 'project_id',
                'user_id', 'source', 'message_id')
+_TEXT_ATTR_SET = frozenset(_TEXT_ATTRS)
 #: JSON escapes of NUL or of a surrogate, in a raw body.
 _SUSPECT_ESCAPE = re.compile(rb'\\u(?:0000|[dD][89a-fA-F])')
 #: message_id: uuid1 with a fixed node and a random clock sequence (which
@@ -152,18 +153,19 @@ def _bind_sample(raw, texts=True):
         raise _binding_error(raw, 'Value not a valid dict')
     bound = {}
     stats = [0, 1, 0, False, 0]
+    longest_text = 0
     for attr, value in raw.items():
         if attr not in _SAMPLE_ATTRS:
             raise exception.ClientSideError(f'Unknown attribute for argument samples: {attr}')
         if value is None:
             continue
-        if attr in _TEXT_ATTRS:
+        if attr in _TEXT_ATTR_SET:
             if not isinstance(value, str):
                 raise _binding_error(value, f'{attr} must be a string')
             if texts:
                 _check_text(attr, value)
-            if len(value) > stats[4]:
-                stats[4] = len(value)
+            if len(value) > longest_text:
+                longest_text = len(value)
         elif attr == 'counter_volume':
             value = _bind_volume(value)
         elif attr == 'timestamp':
@@ -173,6 +175,7 @@ def _bind_sample(raw, texts=True):
                 raise _binding_error(value, f'Value not a valid dict: {value}')
             _scan_metadata(value, texts, 0, stats)
         bound[attr] = value
+    stats[4] = longest_text
     return bound, stats
 
 
