@@ -26,18 +26,18 @@ def version(application_url):
 # -- metadata ----------------------------------------------------------------
 
 
-def _leaves(node, path):
+def _flatten_into(out, node, prefix):
+    # ``prefix`` is the path so far with every separator (and every dot
+    # inside a key) as ':'; the first ':' of a full key becomes '.' (§12.6).
     for key in sorted(node):
         value = node[key]
+        path = prefix + key.replace('.', ':')
         if isinstance(value, dict):
-            yield from _leaves(value, path + (key,))
-        else:
-            yield path + (key,), value
-
-
-def _flat_key(path):
-    # Every separator (and dot inside a key) becomes ':', then the first ':' a '.' (§12.6).
-    return '.'.join(path).replace('.', ':').replace(':', '.', 1)
+            _flatten_into(out, value, path + ':')
+        elif isinstance(value, str):
+            out[path.replace(':', '.', 1)] = value
+        elif not isinstance(value, (set, frozenset)):
+            out[path.replace(':', '.', 1)] = str(value)
 
 
 def metadata_text(value):
@@ -47,11 +47,26 @@ def metadata_text(value):
 
 def flatten_metadata(metadata):
     """The §12.6 read form of stored (nested) metadata: a flat map of strings."""
-    if not metadata:
-        return {}
-    return {_flat_key(path): metadata_text(value)
-            for path, value in _leaves(metadata, ())
-            if not isinstance(value, (set, frozenset))}
+    out = {}
+    if metadata:
+        _flatten_into(out, metadata, '')
+    return out
+
+
+#: (metadata dict, its flattened form) of the last item rendered. The SQL
+#: reads hand one dict to every row of a page with the same stored metadata
+#: (a resource's samples mostly share it), so a page flattens it once. The
+#: reference keeps the dict alive, so identity cannot be reused by another.
+_LAST_FLAT = (None, {})
+
+
+def _flat(metadata):
+    global _LAST_FLAT
+    last, flat = _LAST_FLAT
+    if metadata is not last:
+        flat = flatten_metadata(metadata)
+        _LAST_FLAT = (metadata, flat)
+    return dict(flat)
 
 
 def _echo_metadata(posted):
@@ -83,7 +98,7 @@ def sample(s):
         'source': s.source,
         'timestamp': timestamps.isoformat(s.timestamp),
         'recorded_at': timestamps.isoformat(s.recorded_at),
-        'metadata': flatten_metadata(s.resource_metadata),
+        'metadata': _flat(s.resource_metadata),
     }
 
 
@@ -100,7 +115,7 @@ def old_sample(s):
         'source': s.source,
         'timestamp': timestamps.isoformat(s.timestamp),
         'recorded_at': timestamps.isoformat(s.recorded_at),
-        'resource_metadata': flatten_metadata(s.resource_metadata),
+        'resource_metadata': _flat(s.resource_metadata),
         'message_id': s.message_id,
     }
 

@@ -6,6 +6,8 @@ it is sent nor sits in memory whole. The first page is read eagerly so
 database errors surface before the response starts.
 """
 
+import json
+
 import sqlalchemy as sa
 
 from meterd import storage
@@ -58,14 +60,49 @@ _SAMPLE_COLUMNS = (_S.c.id, _S.c.timestamp, _M.c.name, _M.c.type, _M.c.unit, _S.
                    _S.c.recorded_at, _S.c.message_id, _S.c.message_signature, _S.c.metadata)
 
 
-def _sample(row):
+def _sample(row, metadata):
     return models.Sample(
         source=row.source, counter_name=row.name, counter_type=row.type,
         counter_unit=row.unit, counter_volume=float(row.volume), user_id=row.user_id,
         project_id=row.project_id, resource_id=row.resource_id,
-        timestamp=timestamps.from_micros(row.timestamp), resource_metadata=row.metadata or {},
+        timestamp=timestamps.from_micros(row.timestamp), resource_metadata=metadata or {},
         message_id=row.message_id, message_signature=row.message_signature or '',
         recorded_at=_micros(row.recorded_at))
+
+
+#: Distinct metadata documents decoded per listing before the memo starts afresh.
+_MEMO_SIZE = 256
+
+
+def _sample_converter(dialect):
+    """``row -> models.Sample`` for rows of ``_sample_columns(dialect)``.
+
+    On SQLite the metadata arrives as JSON text and is decoded once per
+    distinct text (a resource's samples mostly repeat it): one dict is
+    shared by those rows, so the API also flattens it once.
+    """
+    if dialect != 'sqlite':
+        return lambda row: _sample(row, row.metadata)
+    memo = {}
+
+    def convert(row):
+        text = row.metadata
+        if text is None:
+            return _sample(row, None)
+        try:
+            doc = memo[text]
+        except KeyError:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            doc = memo[text] = json.loads(text)
+        return _sample(row, doc)
+    return convert
+
+
+def _sample_columns(dialect):
+    if dialect != 'sqlite':
+        return _SAMPLE_COLUMNS
+    return _SAMPLE_COLUMNS[:-1] + (sa.type_coerce(_S.c.metadata, sa.Text).label('metadata'),)
 
 
 def meter_ids(begin, name):
@@ -81,7 +118,7 @@ def get_samples(begin, dialect, sample_filter, limit):
         if not ids:
             return iter(())
         conds.append(_S.c.meter_id == ids[0] if len(ids) == 1 else _S.c.meter_id.in_(ids))
-    base = (sa.select(*_SAMPLE_COLUMNS).select_from(_S.join(_M, _S.c.meter_id == _M.c.id))
+    base = (sa.select(*_sample_columns(dialect)).select_from(_S.join(_M, _S.c.meter_id == _M.c.id))
             .where(*conds).order_by(_S.c.timestamp.desc(), _S.c.id.desc()))
 
     def query_after(after):
@@ -91,7 +128,8 @@ def get_samples(begin, dialect, sample_filter, limit):
         return base.where(sa.or_(_S.c.timestamp < ts,
                                  sa.and_(_S.c.timestamp == ts, _S.c.id < id_)))
 
-    return _paged(begin, query_after, lambda r: (r.timestamp, r.id), _sample, limit)
+    return _paged(begin, query_after, lambda r: (r.timestamp, r.id),
+                  _sample_converter(dialect), limit)
 
 
 # -- meters ------------------------------------------------------------------
