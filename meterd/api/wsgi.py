@@ -71,19 +71,29 @@ def _reject_constant(name):
     raise ValueError(f'{name} is not valid JSON')
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(', ', ': '))
+#: Items of a lazily encoded list per encoder call: one C-level call per
+#: batch instead of per item, still a bounded slice of the answer.
+_BATCH = 64
+
+
 def dumps(value):
     """Strict JSON: NaN and Infinity are never emitted."""
-    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(', ', ': '))
+    return _ENCODER.encode(value)
 
 
 def _iter_json_list(first, items):
     """Encode a list lazily, in chunks, so a huge answer never sits in memory whole."""
-    buf = ['[', dumps(first)]
-    size = len(buf[1])
-    for item in items:
-        text = dumps(item)
-        buf.append(', ')
+    items = itertools.chain((first,), items)
+    buf, size, sep = [], 0, '['
+    while True:
+        batch = list(itertools.islice(items, _BATCH))
+        if not batch:
+            break
+        text = dumps(batch)[1:-1]  # the items, without the list's brackets
+        buf.append(sep)
         buf.append(text)
+        sep = ', '
         size += len(text) + 2
         if size >= _CHUNK:
             yield ''.join(buf).encode('utf-8')
