@@ -112,6 +112,12 @@ class Connection(base.Connection):
                 # Several workers may start at once: serialise schema creation.
                 conn.exec_driver_sql('SELECT pg_advisory_xact_lock(727365)')
             tables.metadata.create_all(conn, checkfirst=True)
+            # create_all() skips the indexes of tables that already exist.
+            for table in tables.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+            for name in tables.OBSOLETE_INDEXES:
+                conn.exec_driver_sql(f'DROP INDEX IF EXISTS {name}')
             current = conn.execute(sa.select(sa.func.max(tables.schema_version.c.version)))
             if (current.scalar() or 0) < tables.SCHEMA_VERSION:
                 conn.execute(tables.schema_version.insert().values(

@@ -133,35 +133,59 @@ def _measures(aggregates, dialect):
     return out
 
 
+def _shared_unit(name):
+    """True when two meters named ``name`` (types differ) share a unit."""
+    return sa.exists(sa.select(_M.c.unit).where(_M.c.name == name)
+                     .group_by(_M.c.unit).having(sa.func.count() > 1).correlate(None))
+
+
 def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
-    """The one SELECT, and a reader turning its rows into ``models.Statistics``."""
+    """The one SELECT, and a reader turning its rows into ``models.Statistics``.
+
+    Samples are grouped by meter id, not by unit through a join per sample:
+    the (meter, resource) index then serves ``groupby=resource_id`` in order
+    (no sort), and the unit is joined to the groups afterwards. That is
+    exact unless two meters of the name (different types) share a unit;
+    then a UNION ALL branch, guarded by a one-time EXISTS in the same
+    statement, groups by unit through the join instead.
+    """
     conds = filters.sample_conditions(sample_filter, dialect)
     groups = _Groups(groupby, dialect)
     measures = _measures(aggregates, dialect)
     unit = _M.c.unit.collate('C') if dialect == 'postgresql' else _M.c.unit
-    first_ts = sa.func.min(_S.c.timestamp)
-    cols = [unit.label('u'), first_ts.label('first_ts'), sa.func.max(_S.c.timestamp)]
+    cols = [sa.func.min(_S.c.timestamp).label('first_ts'),
+            sa.func.max(_S.c.timestamp).label('last_ts')]
     # GROUP BY and ORDER BY name the output columns: the expressions carry
     # bound parameters, and PostgreSQL only matches expressions, not values.
     if period:
         anchor = _anchor(sample_filter, dialect)
         cols += [((_S.c.timestamp - anchor) // _int(period * _US)).label('bucket'),
-                 sa.func.min(anchor)]
-        keys = ['bucket', 'u']
+                 sa.func.min(anchor).label('anchor')]
+        keys = ['bucket']
     else:
-        keys = ['u']
-    offset = len(cols)
-    cols += [g.label(f'g{i}') for i, g in enumerate(groups.exprs)]
-    cols += [expr for _key, expr, _read in measures]
+        keys = []
     group_keys = [f'g{i}' for i in range(len(groups.exprs))]
-    order = (keys if period else ['first_ts', 'u']) + group_keys
-    order = [sa.literal_column(k).nulls_first() if k in group_keys else sa.literal_column(k)
-             for k in order]
-    stmt = (sa.select(*cols)
-            .select_from(_S.join(_M, _S.c.meter_id == _M.c.id))
-            .where(*conds)
-            .group_by(*[sa.literal_column(k) for k in keys + group_keys])
-            .order_by(*order))
+    cols += [g.label(k) for k, g in zip(group_keys, groups.exprs)]
+    cols += [expr.label(f'm{i}') for i, (_key, expr, _read) in enumerate(measures)]
+    offset = 1 + (4 if period else 2)
+    names = ['u'] + [c.name for c in cols]
+
+    def grouped(unit_key, extra_cols, from_, *extra_conds):
+        return (sa.select(*extra_cols, *cols).select_from(from_).where(*conds, *extra_conds)
+                .group_by(*[sa.literal_column(k) for k in keys + [unit_key] + group_keys]))
+
+    by_unit = grouped('u', [unit.label('u')], _S.join(_M, _S.c.meter_id == _M.c.id))
+    if sample_filter.meter is not None:
+        shared = _shared_unit(sample_filter.meter)
+        per_meter = grouped('mid', [_S.c.meter_id.label('mid')], _S, ~shared).subquery()
+        fast = (sa.select(unit.label('u'), *[per_meter.c[n] for n in names[1:]])
+                .select_from(per_meter.join(_M, _M.c.id == per_meter.c.mid)))
+        stmt = sa.union_all(fast, by_unit.where(shared))
+    else:
+        stmt = by_unit
+    order = (keys if period else ['first_ts']) + ['u'] + group_keys
+    stmt = stmt.order_by(*[sa.literal_column(k).nulls_first() if k in group_keys
+                           else sa.literal_column(k) for k in order])
     if limit is not None:
         stmt = stmt.limit(limit)
 
