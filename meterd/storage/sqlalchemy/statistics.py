@@ -189,9 +189,10 @@ def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
     if limit is not None:
         stmt = stmt.limit(limit)
 
-    def read(rows):
-        out = [_statistics(row, period, groups, offset, measures, bool(aggregates))
-               for row in rows]
+    def read(result):
+        # fetchall() in one call; the rows' values as plain tuples.
+        out = [_statistics(tuple(row), period, groups, offset, measures, bool(aggregates))
+               for row in result.all()]
         if groups.has_metadata:
             out.sort(key=lambda s: (s.period_start, s.unit,
                                     [(v is not None, v) for v in s.groupby.values()]))
@@ -211,7 +212,8 @@ def _statistics(row, period, groups, offset, measures, selectable):
     else:
         start_us, end_us = first_us, last_us
     first = offset + len(groups.names)
-    values = {key: reader(row[first + i]) for i, (key, _e, reader) in enumerate(measures)}
+    values = {key: reader(value)
+              for (key, _e, reader), value in zip(measures, row[first:])}
     fields = {}
     if selectable:
         fields['aggregate'] = values
@@ -220,10 +222,11 @@ def _statistics(row, period, groups, offset, measures, selectable):
                 fields[name] = int(values[name]) if name == 'count' else values[name]
     else:
         fields.update(values)
+    duration_start = timestamps.from_micros(first_us)
+    duration_end = timestamps.from_micros(last_us)
     return models.Statistics(
         unit=unit, period=period or 0,
-        period_start=timestamps.from_micros(start_us),
-        period_end=timestamps.from_micros(end_us),
-        duration_start=timestamps.from_micros(first_us),
-        duration_end=timestamps.from_micros(last_us),
+        period_start=timestamps.from_micros(start_us) if period else duration_start,
+        period_end=timestamps.from_micros(end_us) if period else duration_end,
+        duration_start=duration_start, duration_end=duration_end,
         groupby=groups.values(row, offset), **fields)
