@@ -9,17 +9,16 @@ reads the API directly to check what the client did.
 import http.client
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
+from tests import servers
+
 BIN_DIR = os.path.dirname(sys.executable)
-#: Generous bound for start-up and for one client command on a loaded machine.
-WAIT = 60
+#: Generous bound for one client command on a loaded machine.
+WAIT = servers.WAIT
 TOKENS = {
     'admin-token': {'user_id': 'admin-user', 'project_id': 'admin-project',
                     'roles': ['admin']},
@@ -28,48 +27,19 @@ TOKENS = {
 }
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-class Server:
+class Server(servers.MeterdServer):
     """A meterd-api subprocess in token mode and a runner for the ceilometer CLI."""
 
     def __init__(self, workdir):
-        self.port = _free_port()
-        self.endpoint = f'http://127.0.0.1:{self.port}'
         tokens = workdir / 'tokens.json'
         tokens.write_text(json.dumps(TOKENS))
-        conf = workdir / 'meterd.conf'
-        conf.write_text('\n'.join([
-            '[api]', 'host = 127.0.0.1', f'port = {self.port}', 'auth_strategy = token',
-            f'token_file = {tokens}', '', '[database]',
-            f'connection = sqlite:///{workdir}/meterd.db', '']))
-        self._log = open(workdir / 'meterd-api.log', 'wb')
-        self.log_path = workdir / 'meterd-api.log'
-        self.proc = subprocess.Popen([os.path.join(BIN_DIR, 'meterd-api'), '--config-file',
-                                      str(conf)], stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=str(workdir))
+        super().__init__(workdir, {'api': {'auth_strategy': 'token', 'token_file': tokens}})
 
     def get(self, path, token='admin-token'):
         conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=WAIT)
         conn.request('GET', path, headers={'X-Auth-Token': token})
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read() or b'null')
-
-    def wait_ready(self):
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log_path.read_text()
-            try:
-                if self.get('/')[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError('meterd-api did not become ready')
 
     def run(self, *args, token='admin-token', check=True):
         """Run ``ceilometer <args>``; returns stdout (stderr on failure in the assertion)."""
@@ -80,22 +50,13 @@ class Server:
             assert done.returncode == 0, (args, done.stdout, done.stderr)
         return done.stdout if check else done
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self._log.close()
-
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp('ceilometerclient'))
     try:
-        srv.wait_ready()
+        srv.start()
+        srv.wait_ready(headers={'X-Auth-Token': 'admin-token'})
         yield srv
     finally:
         srv.stop()

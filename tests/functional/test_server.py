@@ -12,62 +12,23 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 
 import pytest
 
 from meterd.api import server as api_server
 from tests import conftest
+from tests import servers
 
-BIN = os.path.join(os.path.dirname(sys.executable), 'meterd-api')
-#: Generous bound for start-up and shutdown on a loaded machine (not a speed check).
-WAIT = 60
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+BIN = servers.BIN
+WAIT = servers.WAIT
+_wait_until = servers.wait_until
 
 
-def write_conf(tmp_path, port, **extra_api):
-    lines = ['[api]', 'host = 127.0.0.1', f'port = {port}', 'auth_strategy = noauth']
-    lines += [f'{k} = {v}' for k, v in extra_api.items()]
-    lines += ['', '[database]', f'connection = sqlite:///{tmp_path}/meterd.db', '']
-    path = tmp_path / 'meterd.conf'
-    path.write_text('\n'.join(lines))
-    return path
+class Running(servers.MeterdServer):
+    """A meterd-api in a session of its own, so that its workers can be killed with it."""
 
-
-def _wait_until(predicate, what):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f'timed out waiting for {what}')
-
-
-class Running:
-    """A meterd-api subprocess; its combined output is read after it exits."""
-
-    def __init__(self, tmp_path, conf_path, port):
-        self.port = port
-        self.log_path = tmp_path / 'meterd-api.log'
-        self._log = open(self.log_path, 'wb')
-        self.proc = subprocess.Popen([BIN, '--config-file', str(conf_path)],
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=str(tmp_path), start_new_session=True)
-
-    def ready(self):
-        assert self.proc.poll() is None, self.output()
-        try:
-            conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
-            conn.request('GET', '/')
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
+    def __init__(self, directory, port=None, **extra_api):
+        super().__init__(directory, {'api': extra_api}, port=port, start_new_session=True)
 
     def refuses_connections(self):
         try:
@@ -76,38 +37,20 @@ class Running:
             return True
         return False
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(WAIT)
-
-    def output(self):
-        self._log.flush()
-        return self.log_path.read_text(errors='replace')
-
-    def close(self):
-        """Kill what is left, workers included (they share the session)."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(WAIT)
-        self._log.close()
-
 
 @pytest.fixture
 def start(tmp_path):
     started = []
 
     def _start(**extra_api):
-        port = free_port()
-        server = Running(tmp_path, write_conf(tmp_path, port, **extra_api), port)
+        server = Running(tmp_path, **extra_api)
         started.append(server)
-        _wait_until(server.ready, 'GET / to answer 200')
+        server.start()
+        server.wait_ready()
         return server
     yield _start
     for server in started:
-        server.close()
+        server.kill()
 
 
 def _hold_request_in_flight(port, body):
@@ -143,7 +86,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(start, workers):
     assert status == 410
     assert answer['error_message']['faultcode'] == 'Client'
     assert server.proc.wait(WAIT) == 0  # on its own: SIGTERM was already sent
-    assert 'Traceback' not in server.output()
+    assert 'Traceback' not in server.log_text()
 
 
 def test_request_outliving_graceful_shutdown_timeout_is_cut_off(start):
@@ -153,7 +96,7 @@ def test_request_outliving_graceful_shutdown_timeout_is_cut_off(start):
     assert server.proc.wait(WAIT) == 0  # the body never came
     assert sock.recv(4096) == b''
     sock.close()
-    assert 'still running after graceful_shutdown_timeout; exiting' in server.output()
+    assert 'still running after graceful_shutdown_timeout; exiting' in server.log_text()
 
 
 def test_answers_versions_and_logs_one_access_line_with_the_request_id(start):
@@ -165,7 +108,7 @@ def test_answers_versions_and_logs_one_access_line_with_the_request_id(start):
     request_id = resp.getheader('x-openstack-request-id')
     assert resp.status == 200 and body['api']['statistics:groupby'] is True
     assert server.stop() == 0
-    lines = [line for line in server.output().splitlines() if request_id in line]
+    lines = [line for line in server.log_text().splitlines() if request_id in line]
     access = [line for line in lines if 'meterd.api.access' in line]
     assert len(access) == 1, lines
     assert '"GET /v2/capabilities HTTP/1.1" status: 200' in access[0]
@@ -193,7 +136,7 @@ def test_workers_share_one_port(start):
         conn.request('GET', '/v2', headers={'Connection': 'close'})
         assert conn.getresponse().status == 200
     assert server.stop() == 0
-    assert server.output().count('Started worker') == 2
+    assert server.log_text().count('Started worker') == 2
 
 
 def test_worker_stops_when_its_parent_is_killed(start):
@@ -219,7 +162,8 @@ def test_second_server_on_a_busy_port_fails_instead_of_sharing_it(start, tmp_pat
     server = start()
     other = tmp_path / 'other'
     other.mkdir()
-    result = subprocess.run([BIN, '--config-file', str(write_conf(other, server.port))],
+    conf_path = Running(other, port=server.port).conf_path
+    result = subprocess.run([BIN, '--config-file', str(conf_path)],
                             capture_output=True, text=True, timeout=WAIT)
     assert result.returncode == 1
     assert 'Address already in use' in result.stdout + result.stderr
@@ -259,7 +203,7 @@ def test_missing_config_file_fails_start_naming_it(tmp_path):
 
 
 def test_noauth_refuses_a_non_loopback_host(tmp_path):
-    port = free_port()
+    port = servers.free_port()
     result = _run(tmp_path, f'[api]\nhost = 0.0.0.0\nport = {port}\nauth_strategy = noauth\n'
                             f'[database]\nconnection = sqlite:///{tmp_path}/m.db\n')
     output = result.stdout + result.stderr

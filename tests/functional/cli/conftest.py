@@ -1,26 +1,18 @@
 """A real meterd-api subprocess per test module, and a helper that runs ``meterd`` in-process."""
 
 import contextlib
-import http.client
 import http.server
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 import requests
 
 from meterd.cli import main as cli_main
+from tests import servers
 
-BIN_DIR = os.path.dirname(sys.executable)
-#: Bound for start-up and shutdown on a loaded machine (not a speed check).
-WAIT = 60
+WAIT = servers.WAIT
 
 #: Environment variables the client reads; cleared so the developer's shell cannot leak in.
 CLIENT_ENV = ('METERD_URL', 'OS_TOKEN', 'METERD_CONFIG_FILE', 'OS_AUTH_URL', 'OS_USERNAME',
@@ -29,51 +21,18 @@ CLIENT_ENV = ('METERD_URL', 'OS_TOKEN', 'METERD_CONFIG_FILE', 'OS_AUTH_URL', 'OS
               'OS_USER_DOMAIN_NAME', 'OS_PROJECT_DOMAIN_NAME')
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+free_port = servers.free_port
 
 
-class Server:
-    """meterd-api on a free loopback port with its own state directory."""
+class Server(servers.MeterdServer):
+    """meterd-api on a free loopback port with its own state directory, started at once."""
 
     def __init__(self, directory, auth_strategy):
-        self.directory = directory
-        self.port = free_port()
-        self.endpoint = f'http://127.0.0.1:{self.port}'
-        self.conf_path = directory / 'meterd.conf'
-        self.conf_path.write_text('\n'.join([
-            '[DEFAULT]', f'state_path = {directory}', '',
-            '[api]', 'host = 127.0.0.1', f'port = {self.port}',
-            f'auth_strategy = {auth_strategy}', '',
-            '[database]', f'connection = sqlite:///{directory}/meterd.db', '']))
-        self.log_path = directory / 'meterd-api.log'
-        self._log = open(self.log_path, 'wb')
-        self.proc = subprocess.Popen(
-            [os.path.join(BIN_DIR, 'meterd-api'), '--config-file', str(self.conf_path)],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=str(directory))
-        self._wait_ready()
-
-    def _answers(self):
-        if self.proc.poll() is not None:
-            raise AssertionError('meterd-api exited:\n' + self.log_path.read_text())
-        try:
-            conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=5)
-            conn.request('GET', '/')
-            conn.getresponse().read()
-            return True  # 200 in noauth mode, 401 in token mode: either way it serves
-        except OSError:
-            return False
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if self._answers():
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError('meterd-api did not start:\n' + self.log_path.read_text())
+        super().__init__(directory, {'DEFAULT': {'state_path': directory},
+                                     'api': {'auth_strategy': auth_strategy}})
+        self.start()
+        # 200 in noauth mode, 401 in token mode: either way it serves.
+        self.wait_ready(accept_statuses=None)
 
     @property
     def token(self):
@@ -94,16 +53,6 @@ class Server:
             resp = requests.post(f'{self.endpoint}/v2/meters/{name}', json=group,
                                  headers=self.headers(), timeout=WAIT)
             assert resp.status_code == 201, resp.text
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self._log.close()
 
 
 @contextlib.contextmanager
