@@ -17,6 +17,7 @@ import warnings
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 
 import eventlet  # noqa: E402
+import eventlet.event  # noqa: E402
 import eventlet.hubs  # noqa: E402
 import eventlet.patcher  # noqa: E402
 import eventlet.wsgi  # noqa: E402
@@ -125,11 +126,26 @@ class Server:
         self.sock = sock
         self.pool = eventlet.GreenPool(conf.api.max_concurrent_requests)
         self._thread = None
+        self._in_flight = 0
+        self._idle = eventlet.event.Event()
+        self._idle.send()
+
+    def _counted(self, environ, start_response):
+        """The app, counting requests between arrival and the end of their answer."""
+        if self._in_flight == 0:
+            self._idle.reset()
+        self._in_flight += 1
+        try:
+            yield from self.app(environ, start_response)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.send()
 
     def run(self):
         """Serve until stop(); returns once in-flight requests are done."""
         self._thread = eventlet.spawn(
-            eventlet.wsgi.server, self.sock, self.app, custom_pool=self.pool,
+            eventlet.wsgi.server, self.sock, self._counted, custom_pool=self.pool,
             log=_AccessLog(), log_format=ACCESS_LOG_FORMAT,
             socket_timeout=self.conf.api.client_socket_timeout or None,
             keepalive=True, debug=False, log_x_forwarded_for=False)
@@ -137,6 +153,10 @@ class Server:
             self._thread.wait()
         except eventlet.greenlet.GreenletExit:
             pass
+        except OSError as err:
+            # stop() shut the listener down: that is how the accept loop ends.
+            if err.errno != errno.EINVAL:
+                raise
 
     def stop(self):
         """Stop accepting; in-flight requests finish within graceful_shutdown_timeout.
@@ -146,14 +166,26 @@ class Server:
         """
         if self._thread is None or self._thread.dead:
             return
-        busy = self.pool.running()
-        LOG.info('Stopping: no new connections; %d connection(s) still open', busy)
-        self._thread.kill()
-        # Refuse new connections now instead of leaving them in the backlog.
-        self.sock.close()
+        LOG.info('Stopping: no new connections; %d connection(s) open, %d request(s) '
+                 'in flight', self.pool.running(), self._in_flight)
         grace = self.conf.api.graceful_shutdown_timeout
         if grace:
             eventlet.spawn_after(grace, self._cut_off)
+        # Killing eventlet's accept loop while a request waited for its body
+        # (after 100 Continue) sometimes dropped that connection: refuse new
+        # connections now, end the loop only once no request is in flight.
+        eventlet.spawn_n(self._stop_when_idle)
+
+    def _stop_when_idle(self):
+        listener = self.sock.fd if hasattr(self.sock, 'fd') else None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+        self._idle.wait()
+        self._thread.kill()
+        self.sock.close()
 
     def _cut_off(self):
         # Killing the green threads is not enough: one blocked reading a body
