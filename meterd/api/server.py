@@ -153,6 +153,8 @@ class Server:
             self._thread.wait()
         except eventlet.greenlet.GreenletExit:
             pass
+        except eventlet.hubs.IOClosed:
+            pass  # stop() closed this worker's copy of the listener
         except OSError as err:
             # stop() shut the listener down: that is how the accept loop ends.
             if err.errno != errno.EINVAL:
@@ -177,12 +179,17 @@ class Server:
         eventlet.spawn_n(self._stop_when_idle)
 
     def _stop_when_idle(self):
-        listener = self.sock.fd if hasattr(self.sock, 'fd') else None
-        if listener is not None:
+        if self.conf.api.workers == 1:
+            # Shutting the listener down ends the accept loop at once.
             try:
-                listener.shutdown(socket.SHUT_RD)
+                self.sock.fd.shutdown(socket.SHUT_RD)
             except OSError:
                 pass
+        else:
+            # Shared with the other workers (a shutdown would hit their
+            # accept loops too): close this process's copy only; the port
+            # refuses connections once every process has closed its copy.
+            self.sock.close()
         self._idle.wait()
         self._thread.kill()
         self.sock.close()
