@@ -102,8 +102,8 @@ def sample(s):
     }
 
 
-def old_sample(s):
-    """The OldSample of GET /v2/meters/{name} (§9.3): exactly twelve keys."""
+def _old_sample(s, timestamp, resource_metadata):
+    """OldSample fields shared by reads and the POST echo."""
     return {
         'counter_name': s.counter_name,
         'counter_type': s.counter_type,
@@ -113,29 +113,23 @@ def old_sample(s):
         'project_id': s.project_id,
         'user_id': s.user_id,
         'source': s.source,
-        'timestamp': timestamps.isoformat(s.timestamp),
-        'recorded_at': timestamps.isoformat(s.recorded_at),
-        'resource_metadata': _flat(s.resource_metadata),
+        'timestamp': timestamp,
+        'resource_metadata': resource_metadata,
         'message_id': s.message_id,
     }
+
+
+def old_sample(s):
+    """The OldSample of GET /v2/meters/{name} (§9.3): exactly twelve keys."""
+    view = _old_sample(s, timestamps.isoformat(s.timestamp), _flat(s.resource_metadata))
+    view['recorded_at'] = timestamps.isoformat(s.recorded_at)
+    return view
 
 
 def posted_sample(p):
     """The POST answer for one accepted sample: OldSample without recorded_at (§9.4)."""
-    s = p.sample
-    return {
-        'counter_name': s.counter_name,
-        'counter_type': s.counter_type,
-        'counter_unit': s.counter_unit,
-        'counter_volume': float(s.counter_volume),
-        'resource_id': s.resource_id,
-        'project_id': s.project_id,
-        'user_id': s.user_id,
-        'source': s.source,
-        'timestamp': p.timestamp_text,
-        'resource_metadata': _echo_metadata(p.posted.get('resource_metadata') or {}),
-        'message_id': s.message_id,
-    }
+    return _old_sample(p.sample, p.timestamp_text,
+                       _echo_metadata(p.posted.get('resource_metadata') or {}))
 
 
 # -- meters and resources ----------------------------------------------------

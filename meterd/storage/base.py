@@ -60,6 +60,11 @@ def merge_capabilities(base, overrides):
     return merged
 
 
+#: The maps every shipped driver (SQL and MongoDB) declares.
+SHIPPED_CAPABILITIES = merge_capabilities(BASE_CAPABILITIES, FULL_CAPABILITIES)
+SHIPPED_STORAGE_CAPABILITIES = {'storage': {'production_ready': True}}
+
+
 def flatten_capabilities(caps, prefix=''):
     """``{'a': {'b': True}}`` -> ``{'a:b': True}`` (the wire form of §9.9)."""
     flat = {}

@@ -76,8 +76,8 @@ def _translating(gen_func):
 class Connection(base.Connection):
     """One MongoClient per API process; pymongo pools and reconnects by itself."""
 
-    CAPABILITIES = base.merge_capabilities(base.BASE_CAPABILITIES, base.FULL_CAPABILITIES)
-    STORAGE_CAPABILITIES = {'storage': {'production_ready': True}}
+    CAPABILITIES = base.SHIPPED_CAPABILITIES
+    STORAGE_CAPABILITIES = base.SHIPPED_STORAGE_CAPABILITIES
 
     def __init__(self, url, conf):
         self.conf = conf

@@ -46,8 +46,8 @@ def _normalise_url(url):
 class Connection(base.Connection):
     """One engine per API process; a small connection pool shared by its green threads."""
 
-    CAPABILITIES = base.merge_capabilities(base.BASE_CAPABILITIES, base.FULL_CAPABILITIES)
-    STORAGE_CAPABILITIES = {'storage': {'production_ready': True}}
+    CAPABILITIES = base.SHIPPED_CAPABILITIES
+    STORAGE_CAPABILITIES = base.SHIPPED_STORAGE_CAPABILITIES
 
     def __init__(self, url, conf):
         self.conf = conf

@@ -71,18 +71,25 @@ meter_resources = sa.Table(
     sa.Index('ix_meter_resources_project', 'project_id'),
 )
 
+def _latest_sample_columns():
+    """Owner and metadata of the newest sample, first/last timestamps (fresh Column objects)."""
+    return [
+        sa.Column('user_id', sa.Text),
+        sa.Column('project_id', sa.Text),
+        sa.Column('source', sa.Text),
+        sa.Column('metadata', JSONDoc),
+        sa.Column('first_sample_timestamp', sa.BigInteger, nullable=False),
+        sa.Column('last_sample_timestamp', sa.BigInteger, nullable=False),
+        sa.Column('last_sample_id', sa.BigInteger, nullable=False),
+    ]
+
+
 #: One row per resource: first/last timestamps over all its samples, owner
 #: and metadata of the sample with the greatest timestamp (§9.7).
 resources = sa.Table(
     'resources', metadata,
     sa.Column('resource_id', sa.Text, primary_key=True),
-    sa.Column('user_id', sa.Text),
-    sa.Column('project_id', sa.Text),
-    sa.Column('source', sa.Text),
-    sa.Column('metadata', JSONDoc),
-    sa.Column('first_sample_timestamp', sa.BigInteger, nullable=False),
-    sa.Column('last_sample_timestamp', sa.BigInteger, nullable=False),
-    sa.Column('last_sample_id', sa.BigInteger, nullable=False),
+    *_latest_sample_columns(),
 )
 # Newest first, then resource_id: the order of every resource listing (§8 [rec]).
 sa.Index('ix_resources_last', resources.c.last_sample_timestamp.desc(), resources.c.resource_id)
@@ -96,13 +103,7 @@ resource_owners = sa.Table(
     'resource_owners', metadata,
     sa.Column('resource_id', sa.Text, primary_key=True),
     sa.Column('owner_key', sa.Text, primary_key=True),
-    sa.Column('user_id', sa.Text),
-    sa.Column('project_id', sa.Text),
-    sa.Column('source', sa.Text),
-    sa.Column('metadata', JSONDoc),
-    sa.Column('first_sample_timestamp', sa.BigInteger, nullable=False),
-    sa.Column('last_sample_timestamp', sa.BigInteger, nullable=False),
-    sa.Column('last_sample_id', sa.BigInteger, nullable=False),
+    *_latest_sample_columns(),
     sa.Index('ix_resource_owners_project', 'project_id', 'resource_id'),
 )
 
