@@ -20,6 +20,7 @@ from meterd import storage
 from meterd.storage.sqlalchemy import tables
 from tests import conftest as root
 from tests.functional.storage import conftest as storage_conftest
+from tests.functional.storage import test_contract_metering as metering
 
 SQL_BACKENDS = ('sqlite', 'postgresql')
 
@@ -97,6 +98,30 @@ def test_threads_racing_to_create_the_schema_all_succeed(sql_url, tmp_path):
         thread.join(120)
     assert errors == []
     assert _schema_state(sql_url)[1] == [tables.SCHEMA_VERSION]
+
+
+def test_upgrade_from_schema_2_keeps_samples_and_swaps_the_indexes(sql_url, tmp_path):
+    """A database of the previous generation: its samples stay, its scattered indexes go."""
+    conf = root.make_conf(tmp_path)
+    conn = storage.get_connection(conf, url=sql_url)
+    conn.record_samples([metering.make(resource='r1', volume=7.0)])
+    with conn.engine.begin() as c:
+        for name in tables.OBSOLETE_INDEXES[1:]:
+            c.exec_driver_sql(f'CREATE INDEX {name} ON samples (resource_id)')
+        c.execute(tables.schema_version.delete())
+        c.execute(tables.schema_version.insert().values(version=2))
+    conn.close()
+    conn = storage.get_connection(conf, url=sql_url)
+    try:
+        with conn.engine.connect() as c:
+            indexes = {ix['name'] for ix in sa.inspect(c).get_indexes('samples')}
+        volumes = [s.counter_volume for s in conn.get_samples(storage.SampleFilter())]
+    finally:
+        conn.close()
+    assert volumes == [7.0]
+    assert not indexes & set(tables.OBSOLETE_INDEXES)
+    assert {ix.name for ix in tables.samples.indexes} <= indexes
+    assert _schema_state(sql_url)[1] == [2, tables.SCHEMA_VERSION]
 
 
 # -- the database going away and coming back -----------------------------------------
