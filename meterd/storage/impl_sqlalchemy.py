@@ -78,6 +78,7 @@ class Connection(base.Connection):
                               'isolation_level': None})
             synchronous = db.sqlite_synchronous
             cache_kib = db.sqlite_cache_size_kib
+            wal_pages = db.sqlite_wal_autocheckpoint
 
             @event.listens_for(engine, 'connect')
             def _on_connect(dbapi_conn, _record):
@@ -87,6 +88,8 @@ class Connection(base.Connection):
                 cur.execute('PRAGMA foreign_keys=ON')
                 cur.execute('PRAGMA busy_timeout=30000')
                 cur.execute(f'PRAGMA cache_size=-{int(cache_kib)}')
+                cur.execute(f'PRAGMA wal_autocheckpoint={int(wal_pages)}')
+                cur.execute(f'PRAGMA journal_size_limit={int(wal_pages) * 4096}')
                 cur.execute('PRAGMA temp_store=MEMORY')
                 cur.close()
                 sqlite_functions.register(dbapi_conn)
