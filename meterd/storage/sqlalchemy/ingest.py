@@ -123,9 +123,25 @@ def _rollup(rows, key):
     return groups
 
 
-#: Stored metadata JSON: compact, non-ASCII kept, NaN/Infinity refused.
-_encode_metadata = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
-                                    separators=(',', ':')).encode
+def _metadata_encoder():
+    """Stored metadata JSON: compact, non-ASCII kept, NaN/Infinity refused.
+
+    JSONEncoder.encode builds its C encoder anew on every call, which cost
+    as much as encoding a sample's metadata; the C encoder is built once here
+    (as ``JSONEncoder.iterencode`` builds it, without the circular-reference
+    markers: posted metadata is decoded JSON, a tree).
+    """
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(',', ':'))
+    make = getattr(json.encoder, 'c_make_encoder', None)
+    if make is None:
+        return encoder.encode
+    chunks = make(None, encoder.default, json.encoder.encode_basestring, None,
+                  encoder.key_separator, encoder.item_separator, encoder.sort_keys,
+                  encoder.skipkeys, encoder.allow_nan)
+    return lambda value: ''.join(chunks(value, 0))
+
+
+_encode_metadata = _metadata_encoder()
 
 # Positions in a samples row tuple (the _SAMPLE_COLUMNS order).
 _ID, _METER, _RES, _USER, _PROJ, _SRC, _TS, _META = 0, 1, 3, 4, 5, 6, 8, 11
