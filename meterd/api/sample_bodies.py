@@ -5,7 +5,6 @@ Validation order and texts are the reference's; metadata is accepted typed
 Nothing here touches storage: a body either binds whole or is a 400.
 """
 
-import dataclasses
 import datetime
 import json
 import math
@@ -13,6 +12,7 @@ import random
 import re
 import threading
 import time
+import typing
 import uuid
 
 from meterd import exception
@@ -27,6 +27,13 @@ _SAMPLE_ATTRS = frozenset(_MANDATORY + ('project_id', 'user_id', 'source', 'time
 _TEXT_ATTRS = ('counter_name', 'counter_type', 'counter_unit', 'resource_id', 'project_id',
                'user_id', 'source', 'message_id')
 _TEXT_ATTR_SET = frozenset(_TEXT_ATTRS)
+_MANDATORY_SET = frozenset(_MANDATORY)
+#: How _bind_sample binds each attribute: 0 text, then volume, timestamp,
+#: metadata, and as posted (recorded_at, message_signature: ignored later).
+_TEXT, _VOLUME, _TIMESTAMP, _METADATA, _AS_POSTED = range(5)
+_KINDS = dict.fromkeys(_SAMPLE_ATTRS, _AS_POSTED)
+_KINDS.update(dict.fromkeys(_TEXT_ATTRS, _TEXT), counter_volume=_VOLUME,
+              timestamp=_TIMESTAMP, resource_metadata=_METADATA)
 #: JSON escapes of NUL or of a surrogate, in a raw body.
 _SUSPECT_ESCAPE = re.compile(rb'\\u(?:0000|[dD][89a-fA-F])')
 #: message_id: uuid1 with a fixed node and a random clock sequence (which
@@ -59,16 +66,16 @@ def message_ids(count):
 _NUMERIC_RE = re.compile(r'\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*\Z')
 
 
-@dataclasses.dataclass(frozen=True)
-class PostedSample:
+class PostedSample(typing.NamedTuple):
     """A validated sample to store, with what the POST answer echoes (§9.4).
 
     ``posted`` holds the attributes the client sent (bound to their types),
     ``timestamp_text`` the echoed timestamp (the posted instant re-rendered
-    with its offset, or the generated naive UTC time).
+    with its offset, or the generated naive UTC time). A tuple: one is made
+    per posted sample.
     """
 
-    sample: object
+    sample: models.Sample
     posted: dict
     timestamp_text: str
 
@@ -126,6 +133,10 @@ def _scan_metadata(node, texts, depth, stats):
 
 
 def _bind_volume(value):
+    if value.__class__ is float:
+        if math.isfinite(value):
+            return value
+        raise _binding_error(str(value), 'counter_volume must be a finite number')
     if isinstance(value, bool):
         raise _binding_error(value, 'counter_volume must be a number')
     if isinstance(value, str):
@@ -154,23 +165,25 @@ def _bind_sample(raw, texts=True):
     bound = {}
     stats = [0, 1, 0, False, 0]
     longest_text = 0
+    kinds = _KINDS
     for attr, value in raw.items():
-        if attr not in _SAMPLE_ATTRS:
+        kind = kinds.get(attr)
+        if kind is None:
             raise exception.ClientSideError(f'Unknown attribute for argument samples: {attr}')
         if value is None:
             continue
-        if attr in _TEXT_ATTR_SET:
+        if kind == _TEXT:
             if not isinstance(value, str):
                 raise _binding_error(value, f'{attr} must be a string')
             if texts:
                 _check_text(attr, value)
             if len(value) > longest_text:
                 longest_text = len(value)
-        elif attr == 'counter_volume':
+        elif kind == _VOLUME:
             value = _bind_volume(value)
-        elif attr == 'timestamp':
+        elif kind == _TIMESTAMP:
             value = _bind_timestamp(value)
-        elif attr == 'resource_metadata':
+        elif kind == _METADATA:
             if not isinstance(value, dict):
                 raise _binding_error(value, f'Value not a valid dict: {value}')
             _scan_metadata(value, texts, 0, stats)
@@ -278,17 +291,21 @@ def new_samples(body, meter_name, ctx, conf, signer, raw=None):
     texts = raw is None or _SUSPECT_ESCAPE.search(raw) is not None
     bound = [_bind_sample(item, texts) for item in body]
     now = timestamps.utcnow()
+    now_text = now.isoformat()
     api = conf.api
     longest, items, depth = api.max_name_length, api.max_metadata_items, api.max_metadata_depth
     default_source = api.sample_source
+    ctx_project, ctx_user, is_admin = ctx.project_id, ctx.user_id, ctx.is_admin
+    mandatory = _MANDATORY_SET
     ids = message_ids(len(bound))
     posted_samples = []
     for (attrs, stats), message_id in zip(bound, ids):
         if stats[4] > longest or stats[2] > longest or stats[0] > items or stats[1] > depth:
             _check_sizes(attrs, conf)  # raises the reference's error for the first excess
-        for attr in _MANDATORY:
-            if attr not in attrs:
-                raise exception.InvalidFieldValue(attr, 'None', 'Mandatory field missing.')
+        if not mandatory.issubset(attrs):
+            for attr in _MANDATORY:
+                if attr not in attrs:
+                    raise exception.InvalidFieldValue(attr, 'None', 'Mandatory field missing.')
         if attrs['counter_name'] != meter_name:
             raise exception.InvalidFieldValue('counter_name', attrs['counter_name'],
                                               f'should be {meter_name}')
@@ -299,42 +316,35 @@ def new_samples(body, meter_name, ctx, conf, signer, raw=None):
             raise exception.InvalidFieldValue(
                 'counter_type', attrs['counter_type'],
                 'The counter type must be: ' + ', '.join(SAMPLE_TYPES))
-        project_id = attrs.get('project_id') or ctx.project_id
-        if not ctx.is_admin and project_id != ctx.project_id:
+        project_id = attrs.get('project_id') or ctx_project
+        if not is_admin and project_id != ctx_project:
             raise exception.InvalidFieldValue('project_id', attrs.get('project_id'),
                                               'can not post samples to other projects')
-        posted_samples.append(_build(attrs, project_id, ctx, default_source, now, signer,
-                                     stats[3], message_id))
+        user_id = attrs.get('user_id') or ctx_user
+        source = f'{project_id}:{attrs.get("source") or default_source}'
+        if 'timestamp' in attrs:
+            posted_when, when = attrs['timestamp']
+            timestamp_text = posted_when.isoformat()
+        else:
+            when, timestamp_text = now, now_text
+        metadata = attrs.get('resource_metadata') or {}
+        if stats[3]:  # some metadata key holds a dot; without one, nesting changes nothing
+            metadata = nest_metadata(metadata)
+        signature = '' if signer is None else _sign(
+            signer, attrs, source, user_id, project_id, when, metadata, message_id)
+        posted_samples.append(PostedSample(models.Sample(
+            source, attrs['counter_name'], attrs['counter_type'], attrs['counter_unit'],
+            attrs['counter_volume'], user_id, project_id, attrs['resource_id'], when,
+            metadata, message_id, signature), attrs, timestamp_text))
     return posted_samples
 
 
-def _build(attrs, project_id, ctx, default_source, now, signer, dotted, message_id):
-    """``dotted``: some metadata key holds a dot; without one, nesting changes nothing."""
-    user_id = attrs.get('user_id') or ctx.user_id
-    source = f'{project_id}:{attrs.get("source") or default_source}'
-    if 'timestamp' in attrs:
-        posted_when, when = attrs['timestamp']
-        timestamp_text = posted_when.isoformat()
-    else:
-        when = now
-        timestamp_text = now.isoformat()
-    metadata = attrs.get('resource_metadata') or {}
-    if dotted:
-        metadata = nest_metadata(metadata)
-    signature = ''
-    if signer is not None:
-        signature = signer({
-            'source': source, 'counter_name': attrs['counter_name'],
-            'counter_type': attrs['counter_type'], 'counter_unit': attrs['counter_unit'],
-            'counter_volume': attrs['counter_volume'], 'user_id': user_id,
-            'project_id': project_id, 'resource_id': attrs['resource_id'],
-            'timestamp': timestamps.isoformat(when), 'resource_metadata': metadata,
-            'message_id': message_id,
-        })
-    sample = models.Sample(
-        source=source, counter_name=attrs['counter_name'],
-        counter_type=attrs['counter_type'], counter_unit=attrs['counter_unit'],
-        counter_volume=attrs['counter_volume'], user_id=user_id, project_id=project_id,
-        resource_id=attrs['resource_id'], timestamp=when, resource_metadata=metadata,
-        message_id=message_id, message_signature=signature)
-    return PostedSample(sample=sample, posted=attrs, timestamp_text=timestamp_text)
+def _sign(signer, attrs, source, user_id, project_id, when, metadata, message_id):
+    return signer({
+        'source': source, 'counter_name': attrs['counter_name'],
+        'counter_type': attrs['counter_type'], 'counter_unit': attrs['counter_unit'],
+        'counter_volume': attrs['counter_volume'], 'user_id': user_id,
+        'project_id': project_id, 'resource_id': attrs['resource_id'],
+        'timestamp': timestamps.isoformat(when), 'resource_metadata': metadata,
+        'message_id': message_id,
+    })

@@ -69,15 +69,39 @@ def _flat(metadata):
     return dict(flat)
 
 
+def _echo_into(out, node, prefix):
+    """``node``'s leaves into ``out`` under ``prefix`` (already in its final form)."""
+    for key in sorted(node):
+        value = node[key]
+        path = prefix + key.replace('.', ':')
+        if isinstance(value, dict):
+            _echo_into(out, value, path + ':')
+        elif isinstance(value, str):
+            out[path] = value
+        elif not isinstance(value, (set, frozenset)):
+            out[path] = str(value)
+
+
 def _echo_metadata(posted):
-    """The POST echo: posted keys verbatim, nested objects flattened (§9.4)."""
+    """The POST echo: posted keys verbatim, nested objects flattened (§9.4).
+
+    A nested object comes out as ``flatten_metadata({key: value})`` would
+    render it, written straight into the echo: its first ':' (the key's own,
+    or the separator after it) is already the '.', so no path is rewritten.
+    """
     echoed = {}
     for key in posted:
         value = posted[key]
         if isinstance(value, dict):
-            echoed.update(flatten_metadata({key: value}))
+            path = key.replace('.', ':')
+            if ':' in path:
+                _echo_into(echoed, value, path.replace(':', '.', 1) + ':')
+            else:
+                _echo_into(echoed, value, path + '.')
+        elif isinstance(value, str):
+            echoed[key] = value
         else:
-            echoed[key] = metadata_text(value)
+            echoed[key] = str(value)
     return echoed
 
 
