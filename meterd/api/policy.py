@@ -5,6 +5,7 @@ Operators override any rule in the oslo.policy file ([oslo_policy] policy_file);
 """
 
 import sys
+import time
 
 from oslo_config import cfg
 from oslo_policy import policy
@@ -43,6 +44,33 @@ def list_rules():
     return rules
 
 
+#: Seconds between two looks for a changed policy file or policy.d.
+RELOAD_INTERVAL = 1.0
+
+
+class Enforcer(policy.Enforcer):
+    """oslo.policy's Enforcer, looking for policy file changes at most once per interval.
+
+    oslo.policy checks on every ``enforce``: a search of the config
+    directories (several ``stat`` calls, repeated every time when no file
+    exists) plus the policy.d walk, twice per request here. A changed file is
+    still picked up, within ``RELOAD_INTERVAL``; a forced reload is never delayed.
+    """
+
+    _checked_at = None
+
+    def load_rules(self, force_reload=False):
+        now = time.monotonic()
+        if (force_reload or not self.rules or self._checked_at is None
+                or now - self._checked_at >= RELOAD_INTERVAL):
+            super().load_rules(force_reload)
+            self._checked_at = now
+
+    def clear(self):
+        super().clear()
+        self._checked_at = None
+
+
 #: id(conf) -> (conf, enforcer). Holding conf keeps its id from being reused
 #: by a later ConfigOpts (tests build many), which would inherit its policy.
 _ENFORCERS = {}
@@ -51,7 +79,7 @@ _ENFORCERS = {}
 def _enforcer(conf):
     entry = _ENFORCERS.get(id(conf))
     if entry is None or entry[0] is not conf:
-        enforcer = policy.Enforcer(conf)
+        enforcer = Enforcer(conf)
         enforcer.register_defaults(list_rules())
         entry = _ENFORCERS[id(conf)] = (conf, enforcer)
     return entry[1]
