@@ -1,7 +1,9 @@
 """Storage models -> v2 JSON dicts: the only module that knows wire field names."""
 
 import base64
+import json
 
+from meterd.api import wsgi
 from meterd import timestamps
 
 _DESCRIBED_BY = {'href': 'http://docs.openstack.org/', 'rel': 'describedby',
@@ -69,6 +71,19 @@ def _flat(metadata):
     return dict(flat)
 
 
+#: (metadata dict, its flattened form as JSON text), as _LAST_FLAT.
+_LAST_FLAT_JSON = (None, '{}')
+
+
+def _flat_json(metadata):
+    global _LAST_FLAT_JSON
+    last, text = _LAST_FLAT_JSON
+    if metadata is not last:
+        text = wsgi.dumps(flatten_metadata(metadata))
+        _LAST_FLAT_JSON = (metadata, text)
+    return text
+
+
 def _echo_metadata(posted):
     """The POST echo: posted keys verbatim, nested objects flattened (§9.4)."""
     echoed = {}
@@ -124,6 +139,53 @@ def old_sample(s):
     view = _old_sample(s, timestamps.isoformat(s.timestamp), _flat(s.resource_metadata))
     view['recorded_at'] = timestamps.isoformat(s.recorded_at)
     return view
+
+
+# Samples of a listing are encoded here, straight from the model, into the
+# text wsgi.dumps would give for the view above: the page's shared fields and
+# its metadata are encoded once, and no dict is built per sample.
+
+_encode_str = json.encoder.encode_basestring  # ensure_ascii=False, as wsgi.dumps
+
+
+def _js(value):
+    """A string (or None) as wsgi.dumps encodes it."""
+    if type(value) is str:
+        return _encode_str(value)
+    return 'null' if value is None else wsgi.dumps(value)
+
+
+def _jf(value):
+    """A volume as wsgi.dumps encodes it; NaN and Infinity still raise ValueError."""
+    value = float(value)
+    return repr(value) if value - value == 0 else wsgi.dumps(value)
+
+
+def _jt(value):
+    """A naive UTC timestamp (or None) as the views render it, encoded."""
+    return 'null' if value is None else '"' + timestamps.isoformat(value) + '"'
+
+
+def sample_json(s):
+    """``sample(s)`` as JSON text, byte for byte what rendering ``sample(s)`` gives."""
+    return (f'{{"id": {_js(s.message_id)}, "meter": {_js(s.counter_name)}, '
+            f'"type": {_js(s.counter_type)}, "unit": {_js(s.counter_unit)}, '
+            f'"volume": {_jf(s.counter_volume)}, "user_id": {_js(s.user_id)}, '
+            f'"project_id": {_js(s.project_id)}, "resource_id": {_js(s.resource_id)}, '
+            f'"source": {_js(s.source)}, "timestamp": {_jt(s.timestamp)}, '
+            f'"recorded_at": {_jt(s.recorded_at)}, '
+            f'"metadata": {_flat_json(s.resource_metadata)}}}')
+
+
+def old_sample_json(s):
+    """``old_sample(s)`` as JSON text, byte for byte what rendering ``old_sample(s)`` gives."""
+    return (f'{{"counter_name": {_js(s.counter_name)}, "counter_type": {_js(s.counter_type)}, '
+            f'"counter_unit": {_js(s.counter_unit)}, "counter_volume": {_jf(s.counter_volume)}, '
+            f'"resource_id": {_js(s.resource_id)}, "project_id": {_js(s.project_id)}, '
+            f'"user_id": {_js(s.user_id)}, "source": {_js(s.source)}, '
+            f'"timestamp": {_jt(s.timestamp)}, '
+            f'"resource_metadata": {_flat_json(s.resource_metadata)}, '
+            f'"message_id": {_js(s.message_id)}, "recorded_at": {_jt(s.recorded_at)}}}')
 
 
 def posted_sample(p):
