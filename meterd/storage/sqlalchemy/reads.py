@@ -6,6 +6,7 @@ it is sent nor sits in memory whole. The first page is read eagerly so
 database errors surface before the response starts.
 """
 
+import datetime
 import json
 
 import sqlalchemy as sa
@@ -201,10 +202,28 @@ def _page_sql(dialect, conditions, after):
     return sql
 
 
+def _driver_rows(conn, sql, params):
+    """Rows of ``sql`` run on the DBAPI connection under ``conn``'s transaction.
+
+    Plain tuples, no result set-up per statement; driver errors are wrapped as
+    SQLAlchemy wraps them, so the driver's error translation still applies.
+    """
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    except dbapi.Error as err:
+        raise sa.exc.DBAPIError.instance(sql, params, err, dbapi.Error,
+                                         dialect=conn.dialect) from err
+    finally:
+        cursor.close()
+
+
 def _meter_ids_sql(conn, dialect, name):
     mark = '?' if dialect == 'sqlite' else '%s'
-    return [r[0] for r in conn.exec_driver_sql(
-        f'SELECT id FROM meters WHERE name = {mark} ORDER BY id', (name,))]
+    return [r[0] for r in _driver_rows(
+        conn, f'SELECT id FROM meters WHERE name = {mark} ORDER BY id', (name,))]
 
 
 def _get_samples_sql(begin, dialect, f, limit):
@@ -225,8 +244,8 @@ def _get_samples_sql(begin, dialect, f, limit):
         if after is not None:
             params.extend((after[0], after[0], after[1]))
         params.append(size)
-        return conn.exec_driver_sql(_page_sql(dialect, conditions, after is not None),
-                                    tuple(params)).all()
+        return _driver_rows(conn, _page_sql(dialect, conditions, after is not None),
+                            tuple(params))
 
     return _paged_rows(begin, fetch_page, lambda r: (r[1], r[0]),
                        _fast_sample_converter(dialect), limit)
@@ -235,7 +254,8 @@ def _get_samples_sql(begin, dialect, f, limit):
 _new = object.__new__
 _set = object.__setattr__
 _Sample = models.Sample
-_from_micros = timestamps.from_micros
+_EPOCH = timestamps.EPOCH
+_timedelta = datetime.timedelta
 
 
 def _fast_sample_converter(dialect):
@@ -243,6 +263,7 @@ def _fast_sample_converter(dialect):
 
     The model's fields are set in one go: the frozen dataclass ``__init__``
     (one guarded setattr per field) cost several times as much, per sample.
+    Timestamps as timestamps.from_micros, without its keyword call.
     """
     decode = _metadata_decoder() if dialect == 'sqlite' else (lambda doc: doc)
 
@@ -253,10 +274,10 @@ def _fast_sample_converter(dialect):
         _set(sample, '__dict__', {
             'source': source, 'counter_name': name, 'counter_type': kind,
             'counter_unit': unit, 'counter_volume': float(volume), 'user_id': user,
-            'project_id': project, 'resource_id': resource, 'timestamp': _from_micros(ts),
+            'project_id': project, 'resource_id': resource, 'timestamp': _EPOCH + _timedelta(0, 0, ts),
             'resource_metadata': decode(metadata) or {}, 'message_id': message_id,
             'message_signature': signature or '',
-            'recorded_at': None if recorded is None else _from_micros(recorded)})
+            'recorded_at': None if recorded is None else _EPOCH + _timedelta(0, 0, recorded)})
         return sample
     return convert
 
