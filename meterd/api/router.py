@@ -94,17 +94,28 @@ class API:
                        for name, cls in CONTROLLERS.items()}
         self._mapper = build_mapper(controllers)
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
+        """Plain WSGI (no WebOb round trip here); errors reach the ``fault`` filter."""
         # Match on the UTF-8 decoded path so non-ASCII meter names round-trip.
         try:
-            path = req.path_info
+            path = environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
         except UnicodeDecodeError:
             raise exception.ClientSideError('The request path is not valid UTF-8.')
-        result = self._mapper.routematch(path, environ=req.environ)
+        result = self._mapper.routematch(path, environ=environ)
         if not result:
             raise webob.exc.HTTPNotFound()
         match = dict(result[0])
         app = match.pop('controller')
-        req.urlvars = match
-        return req.get_response(app)
+        _set_urlvars(environ, match)
+        return app(environ, start_response)
+
+
+def _set_urlvars(environ, urlvars):
+    """What ``webob.Request.urlvars = urlvars`` does: the route's arguments for the controller."""
+    if 'wsgiorg.routing_args' in environ:
+        environ['wsgiorg.routing_args'] = (environ['wsgiorg.routing_args'][0], urlvars)
+        environ.pop('paste.urlvars', None)
+    elif 'paste.urlvars' in environ:
+        environ['paste.urlvars'] = urlvars
+    else:
+        environ['wsgiorg.routing_args'] = ((), urlvars)
