@@ -163,26 +163,52 @@ def _jf(value):
 
 def _jt(value):
     """A naive UTC timestamp (or None) as the views render it, encoded."""
-    return 'null' if value is None else '"' + timestamps.isoformat(value) + '"'
+    if value is None:
+        return 'null'
+    if value.tzinfo is None:  # what timestamps.isoformat does first, inline
+        return '"' + value.isoformat() + '"'
+    return '"' + timestamps.isoformat(value) + '"'
+
+
+#: Encoded runs of fields a page's samples mostly share, by their values.
+_RUNS = {}
+_RUNS_SIZE = 1024
+
+
+def _run(template, values):
+    """``template`` filled with ``values`` encoded; remembered per values."""
+    key = (template, values)
+    text = _RUNS.get(key)
+    if text is None:
+        if len(_RUNS) >= _RUNS_SIZE:
+            _RUNS.clear()
+        text = _RUNS[key] = template.format(*[_js(v) for v in values])
+    return text
+
+
+_SAMPLE_METER = '"meter": {}, "type": {}, "unit": {}'
+_SAMPLE_OWNER = '"user_id": {}, "project_id": {}, "resource_id": {}, "source": {}'
 
 
 def sample_json(s):
     """``sample(s)`` as JSON text, byte for byte what rendering ``sample(s)`` gives."""
-    return (f'{{"id": {_js(s.message_id)}, "meter": {_js(s.counter_name)}, '
-            f'"type": {_js(s.counter_type)}, "unit": {_js(s.counter_unit)}, '
-            f'"volume": {_jf(s.counter_volume)}, "user_id": {_js(s.user_id)}, '
-            f'"project_id": {_js(s.project_id)}, "resource_id": {_js(s.resource_id)}, '
-            f'"source": {_js(s.source)}, "timestamp": {_jt(s.timestamp)}, '
-            f'"recorded_at": {_jt(s.recorded_at)}, '
+    return (f'{{"id": {_js(s.message_id)}, '
+            f'{_run(_SAMPLE_METER, (s.counter_name, s.counter_type, s.counter_unit))}, '
+            f'"volume": {_jf(s.counter_volume)}, '
+            f'{_run(_SAMPLE_OWNER, (s.user_id, s.project_id, s.resource_id, s.source))}, '
+            f'"timestamp": {_jt(s.timestamp)}, "recorded_at": {_jt(s.recorded_at)}, '
             f'"metadata": {_flat_json(s.resource_metadata)}}}')
+
+
+_OLD_METER = '{{"counter_name": {}, "counter_type": {}, "counter_unit": {}'
+_OLD_OWNER = '"resource_id": {}, "project_id": {}, "user_id": {}, "source": {}'
 
 
 def old_sample_json(s):
     """``old_sample(s)`` as JSON text, byte for byte what rendering ``old_sample(s)`` gives."""
-    return (f'{{"counter_name": {_js(s.counter_name)}, "counter_type": {_js(s.counter_type)}, '
-            f'"counter_unit": {_js(s.counter_unit)}, "counter_volume": {_jf(s.counter_volume)}, '
-            f'"resource_id": {_js(s.resource_id)}, "project_id": {_js(s.project_id)}, '
-            f'"user_id": {_js(s.user_id)}, "source": {_js(s.source)}, '
+    return (f'{_run(_OLD_METER, (s.counter_name, s.counter_type, s.counter_unit))}, '
+            f'"counter_volume": {_jf(s.counter_volume)}, '
+            f'{_run(_OLD_OWNER, (s.resource_id, s.project_id, s.user_id, s.source))}, '
             f'"timestamp": {_jt(s.timestamp)}, '
             f'"resource_metadata": {_flat_json(s.resource_metadata)}, '
             f'"message_id": {_js(s.message_id)}, "recorded_at": {_jt(s.recorded_at)}}}')
