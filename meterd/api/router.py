@@ -85,6 +85,10 @@ def build_mapper(resources_by_name):
     return mapper
 
 
+#: Route matches remembered per (path, method); beyond it the memo starts afresh.
+_MATCHES_SIZE = 512
+
+
 class API:
     """The v2 WSGI application: match the route, hand over to the controller's Resource."""
 
@@ -93,6 +97,21 @@ class API:
         controllers = {name: wsgi.Resource(cls(storage, conf))
                        for name, cls in CONTROLLERS.items()}
         self._mapper = build_mapper(controllers)
+        self._matches = {}
+
+    def _match(self, path, environ):
+        """The mapper's match, remembered: it depends on the path and method only,
+        and trying the routes' regexes in turn cost more than the rest of routing."""
+        key = (path, environ.get('REQUEST_METHOD'))
+        try:
+            return self._matches[key]
+        except KeyError:
+            pass
+        result = self._mapper.routematch(path, environ=environ)
+        if len(self._matches) >= _MATCHES_SIZE:
+            self._matches.clear()
+        self._matches[key] = result
+        return result
 
     def __call__(self, environ, start_response):
         """Plain WSGI (no WebOb round trip here); errors reach the ``fault`` filter."""
@@ -101,7 +120,7 @@ class API:
             path = environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
         except UnicodeDecodeError:
             raise exception.ClientSideError('The request path is not valid UTF-8.')
-        result = self._mapper.routematch(path, environ=environ)
+        result = self._match(path, environ)
         if not result:
             raise webob.exc.HTTPNotFound()
         match = dict(result[0])
