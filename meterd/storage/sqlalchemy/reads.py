@@ -416,18 +416,23 @@ def _resources_from_samples(begin, dialect, sample_filter, limit):
 
 
 def get_meter_names_by_resource(begin, resource_ids, project=None, chunk=500):
-    """{resource_id: sorted meter names}; one query per ``chunk`` ids."""
+    """{resource_id: sorted meter names}; one query per ``chunk`` ids (driver SQL)."""
     ids = list(dict.fromkeys(resource_ids))
     names = {rid: [] for rid in ids}
     with begin() as conn:
+        mark = '?' if conn.dialect.name == 'sqlite' else '%s'
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
-            rows = conn.execute(
-                sa.select(_MR.c.resource_id, _M.c.name).distinct()
-                .select_from(_MR.join(_M, _MR.c.meter_id == _M.c.id))
-                .where(_MR.c.resource_id.in_(part),
-                       *filters.owner_conditions(_MR, storage.SampleFilter(project=project)))
-                .order_by(_MR.c.resource_id, _M.c.name))
-            for rid, name in rows:
+            where = [f'mr.resource_id IN ({", ".join([mark] * len(part))})']
+            params = list(part)
+            if project is storage.NULL:
+                where.append('mr.project_id IS NULL')
+            elif project is not None:
+                where.append(f'mr.project_id = {mark}')
+                params.append(project)
+            sql = ('SELECT DISTINCT mr.resource_id, m.name FROM meter_resources mr '
+                   'JOIN meters m ON mr.meter_id = m.id WHERE ' + ' AND '.join(where)
+                   + ' ORDER BY mr.resource_id, m.name')
+            for rid, name in _driver_rows(conn, sql, tuple(params)):
                 names[rid].append(name)
     return names
