@@ -274,7 +274,8 @@ def _fast_sample_converter(dialect):
         _set(sample, '__dict__', {
             'source': source, 'counter_name': name, 'counter_type': kind,
             'counter_unit': unit, 'counter_volume': float(volume), 'user_id': user,
-            'project_id': project, 'resource_id': resource, 'timestamp': _EPOCH + _timedelta(0, 0, ts),
+            'project_id': project, 'resource_id': resource,
+            'timestamp': _EPOCH + _timedelta(0, 0, ts),
             'resource_metadata': decode(metadata) or {}, 'message_id': message_id,
             'message_signature': signature or '',
             'recorded_at': None if recorded is None else _EPOCH + _timedelta(0, 0, recorded)})
