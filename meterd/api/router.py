@@ -85,6 +85,10 @@ def build_mapper(resources_by_name):
     return mapper
 
 
+#: Route matches remembered per (path, method); beyond it the memo starts afresh.
+_MATCHES_SIZE = 512
+
+
 class API:
     """The v2 WSGI application: match the route, hand over to the controller's Resource."""
 
@@ -93,18 +97,44 @@ class API:
         controllers = {name: wsgi.Resource(cls(storage, conf))
                        for name, cls in CONTROLLERS.items()}
         self._mapper = build_mapper(controllers)
+        self._matches = {}
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def _match(self, path, environ):
+        """The mapper's match, remembered: it depends on the path and method only,
+        and trying the routes' regexes in turn cost more than the rest of routing."""
+        key = (path, environ.get('REQUEST_METHOD'))
+        try:
+            return self._matches[key]
+        except KeyError:
+            pass
+        result = self._mapper.routematch(path, environ=environ)
+        if len(self._matches) >= _MATCHES_SIZE:
+            self._matches.clear()
+        self._matches[key] = result
+        return result
+
+    def __call__(self, environ, start_response):
+        """Plain WSGI (no WebOb round trip here); errors reach the ``fault`` filter."""
         # Match on the UTF-8 decoded path so non-ASCII meter names round-trip.
         try:
-            path = req.path_info
+            path = environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
         except UnicodeDecodeError:
             raise exception.ClientSideError('The request path is not valid UTF-8.')
-        result = self._mapper.routematch(path, environ=req.environ)
+        result = self._match(path, environ)
         if not result:
             raise webob.exc.HTTPNotFound()
         match = dict(result[0])
         app = match.pop('controller')
-        req.urlvars = match
-        return req.get_response(app)
+        _set_urlvars(environ, match)
+        return app(environ, start_response)
+
+
+def _set_urlvars(environ, urlvars):
+    """What ``webob.Request.urlvars = urlvars`` does: the route's arguments for the controller."""
+    if 'wsgiorg.routing_args' in environ:
+        environ['wsgiorg.routing_args'] = (environ['wsgiorg.routing_args'][0], urlvars)
+        environ.pop('paste.urlvars', None)
+    elif 'paste.urlvars' in environ:
+        environ['paste.urlvars'] = urlvars
+    else:
+        environ['wsgiorg.routing_args'] = ((), urlvars)

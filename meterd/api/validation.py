@@ -81,7 +81,7 @@ def request_args(req):
     :raises webob.exc.HTTPUnsupportedMediaType: a body that is not JSON.
     """
     args = multidict.MultiDict(req.GET.items())
-    if req.method == 'GET' and req.body:
+    if req.method == 'GET' and _may_have_body(req.environ) and req.body:
         body = wsgi.read_json_body(req)
         if not isinstance(body, dict):
             raise exception.ClientSideError(
@@ -92,6 +92,17 @@ def request_args(req):
                 raise exception.ClientSideError(f'Parameter {name} was given several times')
             _add_json_arg(args, name, value)
     return args
+
+
+def _may_have_body(environ):
+    """False when the request cannot carry a body: no Content-Length, not chunked.
+
+    ``sizelimit`` wraps every body-less request's input, which makes WebOb
+    copy that empty stream on ``req.body``; a GET without a body skips it.
+    """
+    return (environ.get('CONTENT_LENGTH') not in (None, '', '0')
+            or 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower()
+            or bool(environ.get('wsgi.input_terminated')))
 
 
 def _text(value):

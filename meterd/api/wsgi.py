@@ -9,7 +9,6 @@ import os
 import threading
 
 import webob
-import webob.dec
 import webob.exc
 
 from meterd import exception
@@ -82,7 +81,14 @@ def dumps(value):
     return _ENCODER.encode(value)
 
 
-def _iter_json_list(first, items):
+class Encoded:
+    """A list answer whose items are already JSON text: ``render`` splices them as they are."""
+
+    def __init__(self, items):
+        self.items = items
+
+
+def _iter_json_list(first, items, encoded=False):
     """Encode a list lazily, in chunks, so a huge answer never sits in memory whole."""
     items = itertools.chain((first,), items)
     buf, size, sep = [], 0, '['
@@ -90,7 +96,8 @@ def _iter_json_list(first, items):
         batch = list(itertools.islice(items, _BATCH))
         if not batch:
             break
-        text = dumps(batch)[1:-1]  # the items, without the list's brackets
+        # The items, without the list's brackets.
+        text = ', '.join(batch) if encoded else dumps(batch)[1:-1]
         buf.append(sep)
         buf.append(text)
         sep = ', '
@@ -102,41 +109,71 @@ def _iter_json_list(first, items):
     yield ''.join(buf).encode('utf-8')
 
 
+_CONTENT_TYPE = ('Content-Type', 'application/json; charset=UTF-8')
+
+
 def render(resp, result):
-    """Put ``result`` (dict, list or iterator of dicts) into ``resp`` as JSON.
+    """Put ``result`` (dict, list, iterator of dicts or Encoded) into ``resp`` as JSON.
 
     An iterator is encoded lazily: one write when the answer fits in a chunk,
     else streamed chunk by chunk so the server's memory stays flat.
     """
     resp.content_type = JSON_CONTENT_TYPE
     resp.charset = 'UTF-8'
+    body, app_iter = _encode(result)
+    if body is not None:
+        resp.body = body
+    else:
+        resp.app_iter = app_iter
+
+
+def json_response(status, result):
+    """A new Response holding ``result`` as render() puts it, headers set in one go."""
+    body, app_iter = _encode(result)
+    if body is not None:
+        return webob.Response(status=status, app_iter=[body], headerlist=[
+            _CONTENT_TYPE, ('Content-Length', str(len(body)))])
+    return webob.Response(status=status, app_iter=app_iter, headerlist=[_CONTENT_TYPE])
+
+
+def _encode(result):
+    """(body, None) for an answer encoded whole, (None, chunk iterator) for a streamed one."""
     if isinstance(result, (dict, list)):
-        resp.body = dumps(result).encode('utf-8')
-        return
-    items = iter(result)
+        return dumps(result).encode('utf-8'), None
+    encoded = isinstance(result, Encoded)
+    items = iter(result.items if encoded else result)
     try:
         first = next(items)
     except StopIteration:
-        resp.body = b'[]'
-        return
-    chunks = _iter_json_list(first, items)
+        return b'[]', None
+    chunks = _iter_json_list(first, items, encoded)
     head = next(chunks)
     try:
         second = next(chunks)
     except StopIteration:
-        resp.body = head
-        return
-    resp.app_iter = itertools.chain((head, second), chunks)
+        return head, None
+    return None, itertools.chain((head, second), chunks)
 
 
 class Resource:
-    """WSGI app for one controller: dispatch to the routed action, render JSON."""
+    """WSGI app for one controller: dispatch to the routed action, render JSON.
+
+    Plain WSGI around one WebOb request: ``wsgify`` would build two more
+    Response objects per request and merge their cookies.
+    """
 
     def __init__(self, controller):
         self.controller = controller
 
-    @webob.dec.wsgify(RequestClass=Request)
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
+        req = Request(environ)
+        try:
+            resp = self._dispatch(req)
+        except webob.exc.HTTPException as exc:
+            resp = exc
+        return resp(environ, start_response)
+
+    def _dispatch(self, req):
         args = dict(req.urlvars)
         action = args.pop('action')
         args.pop('controller', None)
@@ -145,12 +182,10 @@ class Resource:
         if req.method in ('POST', 'PUT', 'PATCH'):
             args['body'] = read_json_body(req)
         result = method(req, **args)
-        resp = webob.Response(status=getattr(method, 'wsgi_status', 200))
+        status = getattr(method, 'wsgi_status', 200)
         if result is None:
-            resp.status = 204 if resp.status_int == 200 else resp.status_int
-            return resp
-        render(resp, result)
-        return resp
+            return webob.Response(status=204 if status == 200 else status)
+        return json_response(status, result)
 
 
 _APPLICATION = []

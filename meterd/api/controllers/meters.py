@@ -32,7 +32,8 @@ class MetersController:
         query = validation.sample_filter(req.context, validation.query_items(args, self._conf), 'samples',
                                          meter=meter_name)
         limit = validation.limit(args, self._conf)
-        return (views.old_sample(s) for s in self._storage.get_samples(query, limit=limit))
+        return wsgi.Encoded(views.old_sample_json(s)
+                            for s in self._storage.get_samples(query, limit=limit))
 
     @wsgi.response(201)
     def create(self, req, meter_name, body):

@@ -4,6 +4,7 @@ from meterd import exception
 from meterd.api import policy
 from meterd.api import validation
 from meterd.api import views
+from meterd.api import wsgi
 from meterd import storage
 
 
@@ -20,7 +21,8 @@ class SamplesController:
         validation.reject_unknown_params(args, ('q', 'limit'))
         query = validation.sample_filter(req.context, validation.query_items(args, self._conf), 'samples')
         limit = validation.limit(args, self._conf)
-        return (views.sample(s) for s in self._storage.get_samples(query, limit=limit))
+        return wsgi.Encoded(views.sample_json(s)
+                            for s in self._storage.get_samples(query, limit=limit))
 
     def show(self, req, sample_id):
         policy.authorize(self._conf, req.context, 'telemetry:get_sample')

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 from oslo_log import log
 import webob
 import webob.exc
+import webob.response
 
 from meterd import context
 from meterd import exception
@@ -127,6 +128,33 @@ def _path(req):
 _KEPT_HEADERS = ('Allow', 'WWW-Authenticate', 'Retry-After', 'Location')
 
 
+def _call(app, environ):
+    """(status, headers, app_iter) of ``app``, as ``webob.Request.call_application``."""
+    captured = []
+    output = []
+
+    def start_response(status, headers, exc_info=None):
+        if exc_info is not None:
+            raise exc_info[1].with_traceback(exc_info[2])
+        captured[:] = [status, headers]
+        return output.append
+
+    app_iter = app(environ, start_response)
+    if output or not captured:
+        # The answer was written, or starts only once iterated: collect it now.
+        try:
+            output.extend(app_iter)
+        finally:
+            if hasattr(app_iter, 'close'):
+                app_iter.close()
+        app_iter = output
+    return captured[0], list(captured[1]), app_iter
+
+
+def _has_location(headers):
+    return any(name.lower() == 'location' for name, _ in headers)
+
+
 class FaultMiddleware:
     """Catch everything below; render the v2 error body for every status >= 400."""
 
@@ -137,17 +165,26 @@ class FaultMiddleware:
         # Every line logged for this request, the access line included, carries
         # its id, even when auth rejects it before any identity is known.
         context.RequestContext(request_id=environ.get('openstack.request_id'))
-        req = webob.Request(environ)
         try:
-            resp = req.get_response(self.app)
+            status, headers, app_iter = _call(self.app, environ)
         except exception.MeterdError as err:
-            resp = self._from_error(req, err)
+            resp = self._from_error(webob.Request(environ), err)
         except webob.exc.HTTPException as err:
-            resp = self._rerender(req, err)
+            resp = self._rerender(webob.Request(environ), err)
         except Exception:
+            req = webob.Request(environ)
             LOG.exception('Unexpected error serving %s %s', req.method, _path(req))
             resp = error_response(req, 500, 'Internal Server Error')
         else:
+            if int(status.split(None, 1)[0]) < 400 and not _has_location(headers):
+                # What Response(...)(environ, start_response) does, without building one.
+                start_response(status, headers)
+                if environ['REQUEST_METHOD'] == 'HEAD':
+                    return webob.response.EmptyResponse(app_iter)
+                return app_iter
+            req = webob.Request(environ)
+            resp = webob.Response(status=status, headerlist=headers, app_iter=app_iter,
+                                  request=req)
             if resp.status_int >= 400:
                 resp = self._rerender(req, resp)
         return resp(environ, start_response)

@@ -12,7 +12,7 @@ lists threads and stacks) is refused when the pipeline is loaded.
 import os
 
 from oslo_middleware import healthcheck
-import webob.dec
+import webob
 
 from meterd.api import app as api_app
 from meterd import exception
@@ -29,12 +29,13 @@ class HealthcheckFilter:
         self.probe = probe
         self.path = path
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
         # The raw PATH_INFO: decoding a non-UTF-8 path is the router's business.
-        if req.environ.get('PATH_INFO') == self.path and req.method in ('GET', 'HEAD'):
-            return req.get_response(self.probe)
-        return req.get_response(self.app)
+        # Plain WSGI: every other request passes without a WebOb round trip.
+        if (environ.get('PATH_INFO') == self.path
+                and environ.get('REQUEST_METHOD') in ('GET', 'HEAD')):
+            return webob.Request(environ).get_response(self.probe)(environ, start_response)
+        return self.app(environ, start_response)
 
 
 def filter_factory(global_conf, **local_conf):

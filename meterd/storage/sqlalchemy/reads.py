@@ -6,6 +6,7 @@ it is sent nor sits in memory whole. The first page is read eagerly so
 database errors surface before the response starts.
 """
 
+import datetime
 import json
 
 import sqlalchemy as sa
@@ -29,10 +30,16 @@ def _paged(begin, query_after, key, convert, limit, page_size=PAGE_SIZE):
 
     :param query_after: ``callable(key or None) -> Select`` ordered by ``key``.
     """
+    return _paged_rows(begin, lambda conn, after, size: conn.execute(
+        query_after(after).limit(size)).all(), key, convert, limit, page_size)
+
+
+def _paged_rows(begin, fetch_page, key, convert, limit, page_size=PAGE_SIZE):
+    """``_paged`` over ``fetch_page(conn, key or None, size) -> rows`` ordered by ``key``."""
     def fetch(after, remaining):
         size = page_size if remaining is None else min(page_size, remaining)
         with begin() as conn:
-            return conn.execute(query_after(after).limit(size)).all(), size
+            return fetch_page(conn, after, size), size
 
     rows, size = fetch(None, limit)
 
@@ -83,20 +90,25 @@ def _sample_converter(dialect):
     """
     if dialect != 'sqlite':
         return lambda row: _sample(row, row.metadata)
+    decode = _metadata_decoder()
+    return lambda row: _sample(row, decode(row.metadata))
+
+
+def _metadata_decoder():
+    """``JSON text or None -> dict or None``, memoised per listing (see _sample_converter)."""
     memo = {}
 
-    def convert(row):
-        text = row.metadata
+    def decode(text):
         if text is None:
-            return _sample(row, None)
+            return None
         try:
-            doc = memo[text]
+            return memo[text]
         except KeyError:
             if len(memo) >= _MEMO_SIZE:
                 memo.clear()
             doc = memo[text] = json.loads(text)
-        return _sample(row, doc)
-    return convert
+            return doc
+    return decode
 
 
 def _sample_columns(dialect):
@@ -112,6 +124,8 @@ def meter_ids(begin, name):
 
 def get_samples(begin, dialect, sample_filter, limit):
     """Samples newest first (timestamp, then storage order), spec §8."""
+    if not sample_filter.metaquery:
+        return _get_samples_sql(begin, dialect, sample_filter, limit)
     conds = filters.sample_conditions(sample_filter.replace(meter=None), dialect)
     if sample_filter.meter is not None:
         ids = meter_ids(begin, sample_filter.meter)
@@ -130,6 +144,143 @@ def get_samples(begin, dialect, sample_filter, limit):
 
     return _paged(begin, query_after, lambda r: (r.timestamp, r.id),
                   _sample_converter(dialect), limit)
+
+
+# Sample pages without metadata terms (every R2-style listing, a sample by
+# id) run as driver SQL built once per filter shape, like the write path:
+# building and cache-keying the Core statement cost more than SQLite's work.
+
+_PAGE_SELECT = ('SELECT s.id, s.timestamp, m.name, m.type, m.unit, s.volume, s.user_id, '
+                's.project_id, s.resource_id, s.source, s.recorded_at, s.message_id, '
+                's.message_signature, s.metadata FROM samples s JOIN meters m '
+                'ON s.meter_id = m.id')
+_AFTER = '(s.timestamp < ? OR (s.timestamp = ? AND s.id < ?))'
+_PAGE_SQL = {}
+#: Filter shapes whose SQL is kept; beyond it the cache starts afresh.
+_PAGE_SQL_SIZE = 256
+
+
+def _sample_terms(f, meter_ids):
+    """``(condition, parameters)`` per term of a filter without metadata terms."""
+    terms = []
+    for column, value in (('user_id', f.user), ('project_id', f.project)):
+        if value is storage.NULL:
+            terms.append((f's.{column} IS NULL', ()))
+        elif value is not None:
+            terms.append((f's.{column} = ?', (value,)))
+    if f.resource is not None:
+        terms.append(('s.resource_id = ?', (f.resource,)))
+    if f.source is not None:
+        terms.append(('s.source = ?', (f.source,)))
+    if meter_ids is not None:
+        terms.append(('s.meter_id = ?' if len(meter_ids) == 1
+                      else f's.meter_id IN ({", ".join("?" * len(meter_ids))})',
+                      tuple(meter_ids)))
+    if f.message_id is not None:
+        terms.append(('s.message_id = ?', (f.message_id,)))
+    if f.start_timestamp is not None:
+        terms.append(('s.timestamp > ?' if f.start_timestamp_op == 'gt' else 's.timestamp >= ?',
+                      (timestamps.to_micros(f.start_timestamp),)))
+    if f.end_timestamp is not None:
+        terms.append(('s.timestamp <= ?' if f.end_timestamp_op == 'le' else 's.timestamp < ?',
+                      (timestamps.to_micros(f.end_timestamp),)))
+    return terms
+
+
+def _page_sql(dialect, conditions, after):
+    key = (dialect, conditions, after)
+    sql = _PAGE_SQL.get(key)
+    if sql is None:
+        where = list(conditions) + ([_AFTER] if after else [])
+        sql = (_PAGE_SELECT + (' WHERE ' + ' AND '.join(where) if where else '')
+               + ' ORDER BY s.timestamp DESC, s.id DESC LIMIT ?')
+        if dialect != 'sqlite':
+            sql = sql.replace('?', '%s')
+        if len(_PAGE_SQL) >= _PAGE_SQL_SIZE:
+            _PAGE_SQL.clear()
+        sql = _PAGE_SQL[key] = sql
+    return sql
+
+
+def _driver_rows(conn, sql, params):
+    """Rows of ``sql`` run on the DBAPI connection under ``conn``'s transaction.
+
+    Plain tuples, no result set-up per statement; driver errors are wrapped as
+    SQLAlchemy wraps them, so the driver's error translation still applies.
+    """
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    except dbapi.Error as err:
+        raise sa.exc.DBAPIError.instance(sql, params, err, dbapi.Error,
+                                         dialect=conn.dialect) from err
+    finally:
+        cursor.close()
+
+
+def _meter_ids_sql(conn, dialect, name):
+    mark = '?' if dialect == 'sqlite' else '%s'
+    return [r[0] for r in _driver_rows(
+        conn, f'SELECT id FROM meters WHERE name = {mark} ORDER BY id', (name,))]
+
+
+def _get_samples_sql(begin, dialect, f, limit):
+    meter_ids = None
+    terms = None
+
+    def fetch_page(conn, after, size):
+        nonlocal meter_ids, terms
+        if terms is None:
+            if f.meter is not None:
+                # In the first page's transaction: one connection per page.
+                meter_ids = _meter_ids_sql(conn, dialect, f.meter)
+                if not meter_ids:
+                    return []
+            terms = _sample_terms(f, meter_ids)
+        conditions = tuple(t[0] for t in terms)
+        params = [p for t in terms for p in t[1]]
+        if after is not None:
+            params.extend((after[0], after[0], after[1]))
+        params.append(size)
+        return _driver_rows(conn, _page_sql(dialect, conditions, after is not None),
+                            tuple(params))
+
+    return _paged_rows(begin, fetch_page, lambda r: (r[1], r[0]),
+                       _fast_sample_converter(dialect), limit)
+
+
+_new = object.__new__
+_set = object.__setattr__
+_Sample = models.Sample
+_EPOCH = timestamps.EPOCH
+_timedelta = datetime.timedelta
+
+
+def _fast_sample_converter(dialect):
+    """``row -> models.Sample`` for ``_PAGE_SELECT`` rows.
+
+    The model's fields are set in one go: the frozen dataclass ``__init__``
+    (one guarded setattr per field) cost several times as much, per sample.
+    Timestamps as timestamps.from_micros, without its keyword call.
+    """
+    decode = _metadata_decoder() if dialect == 'sqlite' else (lambda doc: doc)
+
+    def convert(row):
+        (_id, ts, name, kind, unit, volume, user, project, resource, source, recorded,
+         message_id, signature, metadata) = row
+        sample = _new(_Sample)
+        _set(sample, '__dict__', {
+            'source': source, 'counter_name': name, 'counter_type': kind,
+            'counter_unit': unit, 'counter_volume': float(volume), 'user_id': user,
+            'project_id': project, 'resource_id': resource,
+            'timestamp': _EPOCH + _timedelta(0, 0, ts),
+            'resource_metadata': decode(metadata) or {}, 'message_id': message_id,
+            'message_signature': signature or '',
+            'recorded_at': None if recorded is None else _EPOCH + _timedelta(0, 0, recorded)})
+        return sample
+    return convert
 
 
 # -- meters ------------------------------------------------------------------
@@ -266,18 +417,23 @@ def _resources_from_samples(begin, dialect, sample_filter, limit):
 
 
 def get_meter_names_by_resource(begin, resource_ids, project=None, chunk=500):
-    """{resource_id: sorted meter names}; one query per ``chunk`` ids."""
+    """{resource_id: sorted meter names}; one query per ``chunk`` ids (driver SQL)."""
     ids = list(dict.fromkeys(resource_ids))
     names = {rid: [] for rid in ids}
     with begin() as conn:
+        mark = '?' if conn.dialect.name == 'sqlite' else '%s'
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
-            rows = conn.execute(
-                sa.select(_MR.c.resource_id, _M.c.name).distinct()
-                .select_from(_MR.join(_M, _MR.c.meter_id == _M.c.id))
-                .where(_MR.c.resource_id.in_(part),
-                       *filters.owner_conditions(_MR, storage.SampleFilter(project=project)))
-                .order_by(_MR.c.resource_id, _M.c.name))
-            for rid, name in rows:
+            where = [f'mr.resource_id IN ({", ".join([mark] * len(part))})']
+            params = list(part)
+            if project is storage.NULL:
+                where.append('mr.project_id IS NULL')
+            elif project is not None:
+                where.append(f'mr.project_id = {mark}')
+                params.append(project)
+            sql = ('SELECT DISTINCT mr.resource_id, m.name FROM meter_resources mr '
+                   'JOIN meters m ON mr.meter_id = m.id WHERE ' + ' AND '.join(where)
+                   + ' ORDER BY mr.resource_id, m.name')
+            for rid, name in _driver_rows(conn, sql, tuple(params)):
                 names[rid].append(name)
     return names

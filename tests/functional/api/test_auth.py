@@ -107,6 +107,37 @@ def test_policy_file_override_denies_a_rule_with_403_json(make_app, tmp_path):
         'faultcode': 'Client', 'faultstring': 'RBAC Authorization Failed', 'debuginfo': None}}
 
 
+def test_policy_file_edits_apply_within_the_reload_interval(make_app, tmp_path, monkeypatch):
+    from meterd.api import policy
+    clock = [1000.0]
+    monkeypatch.setattr(policy.time, 'monotonic', lambda: clock[0])
+    policy_file = tmp_path / 'policy.yaml'
+    policy_file.write_text('"telemetry:get_meters": "!"\n')
+    app = make_app(oslo_policy={'policy_file': str(policy_file)})
+    app.get('/v2/meters', headers=conftest.ADMIN, status=403)
+    policy_file.write_text('"telemetry:get_meters": ""\n')
+    later = os.stat(policy_file).st_mtime + 10  # oslo.policy re-reads a newer file
+    os.utime(policy_file, (later, later))
+    # Looked at once per interval only: the edit is not seen yet...
+    app.get('/v2/meters', headers=conftest.ADMIN, status=403)
+    clock[0] += policy.RELOAD_INTERVAL
+    # ...and is once the interval has passed.
+    app.get('/v2/meters', headers=conftest.ADMIN, status=200)
+
+
+def test_policy_file_created_after_start_applies_within_the_interval(make_app, tmp_path,
+                                                                    monkeypatch):
+    from meterd.api import policy
+    clock = [1000.0]
+    monkeypatch.setattr(policy.time, 'monotonic', lambda: clock[0])
+    policy_file = tmp_path / 'late-policy.yaml'
+    app = make_app(oslo_policy={'policy_file': str(policy_file)})
+    app.get('/v2/meters', headers=conftest.ADMIN, status=200)
+    policy_file.write_text('"telemetry:get_meters": "!"\n')
+    clock[0] += policy.RELOAD_INTERVAL
+    app.get('/v2/meters', headers=conftest.ADMIN, status=403)
+
+
 def test_policy_sample_generator_lists_the_telemetry_rules(tmp_path):
     import subprocess
     import sys

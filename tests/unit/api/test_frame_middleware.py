@@ -68,6 +68,42 @@ def test_fault_names_the_method_of_a_405():
     assert resp.headers['Allow'] == 'GET'
 
 
+def _writing(environ, start_response):
+    write = start_response('200 OK', [('Content-Type', 'text/plain')])
+    write(b'written ')
+    return [b'returned']
+
+
+def _late_start(status):
+    def app(environ, start_response):
+        start_response(status, [('Content-Type', 'text/plain')])
+        yield b'late'
+    return app
+
+
+def _located(environ, start_response):
+    start_response('201 Created', [('Location', '/v2/x'), ('Content-Length', '0')])
+    return [b'']
+
+
+@pytest.mark.parametrize('app, body', [(_writing, b'written returned'),
+                                       (_late_start('200 OK'), b'late')])
+def test_fault_passes_successful_answers_through(app, body):
+    resp = _with_fault(app).get('/')
+    assert resp.body == body and resp.content_type == 'text/plain'
+    assert _with_fault(app).head('/').body == b''
+
+
+def test_fault_makes_a_location_absolute_as_webob_does():
+    resp = _with_fault(_located).get('/', status=201)
+    assert resp.headers['Location'] == 'http://localhost/v2/x'
+
+
+def test_fault_rerenders_an_error_started_late():
+    resp = _with_fault(_late_start('404 Not Found')).get('/', status=404)
+    assert resp.json['error_message']['faultstring'] == 'The resource could not be found.'
+
+
 def test_noauth_builds_the_context_from_the_three_headers():
     app = webtest.TestApp(auth.noauth_factory({})(_echo_context))
     body = app.get('/', headers={'X-User-Id': 'u', 'X-Project-Id': 'p',

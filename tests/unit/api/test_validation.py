@@ -37,6 +37,22 @@ def test_request_args_from_a_json_body_of_a_get():
     assert got.getall('groupby') == ['x', 'y']
 
 
+def test_request_args_reads_a_chunked_get_body():
+    body = b'{"limit": 3}'
+    req = webob.Request.blank('/v2/samples', method='GET', content_type='application/json',
+                              body=body)
+    del req.environ['CONTENT_LENGTH']
+    req.environ['HTTP_TRANSFER_ENCODING'] = 'chunked'
+    req.environ['wsgi.input_terminated'] = True
+    assert validation.request_args(req)['limit'] == '3'
+
+
+def test_request_args_of_a_get_without_a_body():
+    req = webob.Request.blank('/v2/samples?limit=2', method='GET')
+    req.environ.pop('CONTENT_LENGTH', None)
+    assert dict(validation.request_args(req)) == {'limit': '2'}
+
+
 def test_request_args_rejects_a_bare_list_body():
     req = webob.Request.blank('/v2/samples', method='GET', content_type='application/json',
                               body=b'[1, 2]')
