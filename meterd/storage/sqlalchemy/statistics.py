@@ -6,11 +6,13 @@ anchor is the earliest matching sample, found by a scalar subquery of the
 same statement (one round trip, and an index seek on (meter_id, timestamp)).
 """
 
+import functools
 import json
 import math
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext import compiler
 
 from meterd import exception
@@ -54,6 +56,10 @@ class _NarrowScan(sa.sql.selectable.Alias):
 def _narrow_scan_sqlite(alias, sql_compiler, **kw):
     text = sql_compiler.visit_alias(alias, **kw)
     return f'{text} INDEXED BY {_TIME_INDEX}' if kw.get('asfrom') else text
+
+
+#: samples, aliased as itself; one shared (immutable) construct.
+_NARROW = _NarrowScan._construct(_S, name=_S.name)
 
 
 class _PairLoop(sa.sql.selectable.Join):
@@ -203,15 +209,16 @@ class _Select:
     """
 
     def __init__(self, samples, sample_filter, period, groupby, aggregates, dialect,
-                 by_pair=False):
+                 by_pair=False, conds=None, anchor=None):
         self.samples = samples
-        self.conds = filters.sample_conditions(sample_filter, dialect, table=samples)
+        self.conds = (filters.sample_conditions(sample_filter, dialect, table=samples)
+                      if conds is None else conds)
         self.groups = _Groups(groupby, dialect, samples, by_pair)
         self.measures = _measures(samples, aggregates, dialect)
         ts = samples.c.timestamp
         self.columns = [sa.func.min(ts).label('first_ts'), sa.func.max(ts).label('last_ts')]
         if period:
-            anchor = _anchor(sample_filter, dialect)
+            anchor = _anchor(sample_filter, dialect) if anchor is None else anchor
             self.columns += [((ts - anchor) // _int(period * _US)).label('bucket'),
                              anchor.label('anchor')]
         self.columns += [g.label(f'g{i}') for i, g in enumerate(self.groups.exprs)]
@@ -245,15 +252,20 @@ DENSE_BUCKET = 32
 
 
 def _seekable(sample_filter, period, groupby, aggregates, dialect):
-    """Plain time buckets of a bounded window: the shape of the bucket-seek plan."""
+    """Plain time buckets of a bounded window: the shape of the bucket-seek statement."""
     return (dialect == 'sqlite' and period and not aggregates
             and _narrow(sample_filter, groupby, aggregates)
             and sample_filter.start_timestamp is not None
             and sample_filter.end_timestamp is not None)
 
 
-def _seek_buckets(sample_filter, period):
-    """The bucket-seek plan of plain time buckets on SQLite (guarded: dense windows only).
+def _param(key):
+    return sa.bindparam(key, None, type_=sa.BigInteger if key != 'name' else sa.Text,
+                        required=False)
+
+
+def _seek_buckets(step, p):
+    """The bucket-seek branch of plain time buckets on SQLite (guarded: dense windows only).
 
     SQLite cannot group an index range by an expression of the time without
     sorting it, and the sort is most of the work of an hourly month. Here a
@@ -265,54 +277,101 @@ def _seek_buckets(sample_filter, period):
     (a count that stops there); else its CTE is empty and the sorting
     branch, guarded by that emptiness, answers.
 
+    :param p: the named parameters (name, anchor, low, high, enough).
     :returns: (the branch's SELECT, the materialized buckets CTE).
     """
-    f = sample_filter
-    step = period * _US
-    anchor = timestamps.to_micros(f.start_timestamp)
-    low = anchor + (1 if f.start_timestamp_op == 'gt' else 0)
-    high = timestamps.to_micros(f.end_timestamp) + (1 if f.end_timestamp_op == 'le' else 0)
-    buckets = max(1, -(-(high - anchor) // step))
-    meter_id = (sa.select(sa.func.min(_M.c.id)).where(_M.c.name == f.meter)
-                .scalar_subquery())
-    one_meter = (sa.select(sa.func.count()).where(_M.c.name == f.meter)
+    meter_id = sa.select(sa.func.min(_M.c.id)).where(_M.c.name == p['name']).scalar_subquery()
+    one_meter = (sa.select(sa.func.count()).where(_M.c.name == p['name'])
                  .scalar_subquery()) == 1
-    narrow = _NarrowScan._construct(_S, name=_S.name)
-    ts = narrow.c.timestamp
+    ts = _NARROW.c.timestamp
 
     def aggregate(func, lower, upper):
-        return (sa.select(func).select_from(narrow)
-                .where(narrow.c.meter_id == meter_id, ts >= lower, ts < upper)
+        return (sa.select(func).select_from(_NARROW)
+                .where(_NARROW.c.meter_id == meter_id, ts >= lower, ts < upper)
                 .scalar_subquery())
 
-    enough = DENSE_BUCKET * buckets
-    window = (sa.select(sa.literal_column('1')).select_from(narrow)
-              .where(narrow.c.meter_id == meter_id, ts >= low, ts < high).limit(enough)
-              .subquery())
-    dense = sa.select(sa.func.count()).select_from(window).scalar_subquery() >= enough
-    firsts = (sa.select(aggregate(sa.func.min(ts), low, high).label('first'))
+    window = (sa.select(sa.literal_column('1')).select_from(_NARROW)
+              .where(_NARROW.c.meter_id == meter_id, ts >= p['low'], ts < p['high'])
+              .limit(p['enough']).subquery())
+    dense = sa.select(sa.func.count()).select_from(window).scalar_subquery() >= p['enough']
+    firsts = (sa.select(aggregate(sa.func.min(ts), p['low'], p['high']).label('first'))
               .where(one_meter, dense).cte('firsts', recursive=True))
-    next_start = anchor + ((firsts.c.first - anchor) // _int(step) + 1) * _int(step)
+
+    def bucket_end(first):
+        return p['anchor'] + ((first - p['anchor']) // _int(step) + 1) * _int(step)
+
     firsts = firsts.union_all(
-        sa.select(aggregate(sa.func.min(ts), next_start, high))
+        sa.select(aggregate(sa.func.min(ts), bucket_end(firsts.c.first), p['high']))
         .where(firsts.c.first.is_not(None)))
     first = firsts.c.first
-    end = sa.func.min(anchor + ((first - anchor) // _int(step) + 1) * _int(step), high)
+    end = sa.func.min(bucket_end(first), p['high'])
+    volume = _NARROW.c.volume
     per_bucket = (sa.select(first.label('first'),
                             aggregate(sa.func.max(ts), first, end).label('last'),
                             aggregate(sa.func.count(), first, end).label('n'),
-                            aggregate(sa.func.min(narrow.c.volume), first, end).label('low'),
-                            aggregate(sa.func.max(narrow.c.volume), first, end).label('high'),
-                            aggregate(sa.func.sum(narrow.c.volume), first, end).label('total'))
+                            aggregate(sa.func.min(volume), first, end).label('low'),
+                            aggregate(sa.func.max(volume), first, end).label('high'),
+                            aggregate(sa.func.sum(volume), first, end).label('total'))
                   .where(first.is_not(None)).cte('buckets').prefix_with('MATERIALIZED'))
     b = per_bucket.c
-    unit = sa.select(sa.func.min(_M.c.unit)).where(_M.c.name == f.meter).scalar_subquery()
-    anchor_sql = sa.literal(anchor, sa.BigInteger)
+    unit = sa.select(sa.func.min(_M.c.unit)).where(_M.c.name == p['name']).scalar_subquery()
     branch = sa.select(unit.label('u'), b.first.label('first_ts'), b.last.label('last_ts'),
-                       ((b.first - anchor_sql) // _int(step)).label('bucket'),
-                       anchor_sql.label('anchor'), b.n.label('m0'), b.low.label('m1'),
+                       ((b.first - p['anchor']) // _int(step)).label('bucket'),
+                       p['anchor'].label('anchor'), b.n.label('m0'), b.low.label('m1'),
                        b.high.label('m2'), b.total.label('m3'), (b.total / b.n).label('m4'))
     return branch, per_bucket
+
+
+_NO_GROUPS = _Groups((), 'sqlite')
+_STANDARD = _measures(_S, (), 'sqlite')
+#: Compiles statements to text with named parameters.
+_NAMED_SQLITE = sqlite.dialect(paramstyle='named')
+
+
+@functools.lru_cache(maxsize=64)
+def _bucket_statement(period):
+    """Plain time buckets of one meter name over a bounded window on SQLite.
+
+    Built and compiled once per period: the statement is large (~3 ms to
+    build and key each time) and only its values change. Its three
+    branches: bucket seeks (dense windows), the narrow index grouped and
+    sorted (sparse windows), and per unit through the join (a name with
+    several units).
+
+    :returns: (the statement as text, the default values of its parameters).
+    """
+    p = {key: _param(key) for key in ('name', 'anchor', 'low', 'high', 'enough', 'limit')}
+    step = period * _US
+    name_ids = sa.select(_M.c.id).where(_M.c.name == p['name'])
+    seek, per_bucket = _seek_buckets(step, p)
+    several = _unit_count(p['name']) > 1
+    unit = sa.select(sa.func.min(_M.c.unit)).where(_M.c.name == p['name']).scalar_subquery()
+    narrow_conds = [_NARROW.c.meter_id.in_(name_ids), _NARROW.c.timestamp >= p['low'],
+                    _NARROW.c.timestamp < p['high']]
+    narrow = _Select(_NARROW, None, period, (), (), 'sqlite', conds=narrow_conds,
+                     anchor=p['anchor'])
+    grouped = narrow.select(unit, _NARROW, ~several, ~sa.exists(per_bucket.select()))
+    conds = [_S.c.meter_id.in_(name_ids), _S.c.timestamp >= p['low'],
+             _S.c.timestamp < p['high']]
+    generic = _Select(_S, None, period, (), (), 'sqlite', conds=conds, anchor=p['anchor'])
+    by_unit = generic.select(_M.c.unit, _S.join(_M, _S.c.meter_id == _M.c.id), several,
+                             by_unit=True)
+    stmt = (sa.union_all(seek, grouped, by_unit)
+            .order_by(sa.literal_column('bucket'), sa.literal_column('u'))
+            .limit(p['limit']))
+    compiled = stmt.compile(dialect=_NAMED_SQLITE)
+    return sa.text(str(compiled)), compiled.construct_params()
+
+
+def _bucket_values(sample_filter, period, limit):
+    """The values of _bucket_statement's parameters for one request."""
+    f = sample_filter
+    anchor = timestamps.to_micros(f.start_timestamp)
+    low = anchor + (1 if f.start_timestamp_op == 'gt' else 0)
+    high = timestamps.to_micros(f.end_timestamp) + (1 if f.end_timestamp_op == 'le' else 0)
+    buckets = max(1, -(-(high - anchor) // (period * _US)))
+    return {'name': f.meter, 'anchor': anchor, 'low': low, 'high': high,
+            'enough': DENSE_BUCKET * buckets, 'limit': -1 if limit is None else limit}
 
 
 def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
@@ -329,6 +388,10 @@ def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
     branch grouping by unit through the join; a one-time scalar subquery of
     the same statement guards both branches, so only one of them runs.
     """
+    if _seekable(sample_filter, period, groupby, aggregates, dialect):
+        text, defaults = _bucket_statement(period)
+        values = dict(defaults, **_bucket_values(sample_filter, period, limit))
+        return text.bindparams(**values), _reader(period, _NO_GROUPS, _STANDARD, False, dialect)
     text = (lambda e: e.collate('C')) if dialect == 'postgresql' else (lambda e: e)
     generic = _Select(_S, sample_filter, period, groupby, aggregates, dialect)
     by_unit = generic.select(text(_M.c.unit), _S.join(_M, _S.c.meter_id == _M.c.id),
@@ -347,16 +410,11 @@ def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
             branch = fast.select(text(unit), pairs, ~several,
                                  _MR.c.meter_id.in_(filters.meter_ids_named(name)))
         elif _narrow(sample_filter, groupby, aggregates):
-            narrow = _NarrowScan._construct(_S, name=_S.name)
-            fast = _Select(narrow, sample_filter, period, groupby, aggregates, dialect)
-            branch = fast.select(text(unit), narrow, ~several)
+            fast = _Select(_NARROW, sample_filter, period, groupby, aggregates, dialect)
+            branch = fast.select(text(unit), _NARROW, ~several)
         else:
             branch = generic.select(text(unit), _S, ~several)
-        branches = [branch, by_unit.where(several)]
-        if _seekable(sample_filter, period, groupby, aggregates, dialect):
-            seek, per_bucket = _seek_buckets(sample_filter, period)
-            branches = [seek, branch.where(~sa.exists(per_bucket.select())), branches[1]]
-        stmt = sa.union_all(*branches)
+        stmt = sa.union_all(branch, by_unit.where(several))
     order = (generic.keys if period else ['first_ts']) + ['u'] + generic.group_keys
     stmt = stmt.order_by(*[sa.literal_column(k).nulls_first() if k in generic.group_keys
                            else sa.literal_column(k) for k in order])
