@@ -7,6 +7,7 @@ same statement (one round trip, and an index seek on (meter_id, timestamp)).
 """
 
 import functools
+import itertools
 import json
 import math
 
@@ -72,12 +73,45 @@ class _PairLoop(sa.sql.selectable.Join):
     inherit_cache = True
 
 
+def _cross_join(join, sql_compiler, left_hint='', right_hint='', from_linter=None, **kw):
+    """``join`` as SQLite's CROSS JOIN: its left side is always the outer loop."""
+    if from_linter:
+        from_linter.edges.update(itertools.product(join.left._from_objects,
+                                                   join.right._from_objects))
+    kw.update(asfrom=True, from_linter=from_linter)
+    return (f'{sql_compiler.process(join.left, **kw)}{left_hint} '
+            f'CROSS JOIN {sql_compiler.process(join.right, **kw)}{right_hint} '
+            f'ON {sql_compiler.process(join.onclause, **kw)}')
+
+
 @compiler.compiles(_PairLoop, 'sqlite')
 def _pair_loop_sqlite(join, sql_compiler, **kw):
-    kw['asfrom'] = True
-    return (f'{sql_compiler.process(join.left, **kw)} INDEXED BY {_PAIR_INDEX} '
-            f'CROSS JOIN {sql_compiler.process(join.right, **kw)} INDEXED BY {_RESOURCE_INDEX} '
-            f'ON {sql_compiler.process(join.onclause, **kw)}')
+    return _cross_join(join, sql_compiler, f' INDEXED BY {_PAIR_INDEX}',
+                       f' INDEXED BY {_RESOURCE_INDEX}', **kw)
+
+
+class _Gate(sa.sql.selectable.Join):
+    """A one-row gate subquery joined before the samples: on SQLite, CROSS JOIN.
+
+    The branches of the statement are guarded by one-time conditions, but
+    SQLite evaluates a WHERE term holding a subquery per row: a branch that
+    should not run would still read its samples. As the outer loop of a
+    CROSS JOIN (which SQLite never reorders) the gate row is tested once,
+    before any sample is read.
+    """
+
+    inherit_cache = True
+
+
+@compiler.compiles(_Gate, 'sqlite')
+def _gate_sqlite(join, sql_compiler, **kw):
+    return _cross_join(join, sql_compiler, **kw)
+
+
+def _gated(from_, flag):
+    """(FROM clause, condition): ``from_`` read only when ``flag`` holds."""
+    gate = sa.select(flag.label('go')).subquery('gate')
+    return _Gate(gate, from_, sa.true()), gate.c.go
 
 
 def _narrow(sample_filter, groupby, aggregates):
@@ -227,10 +261,14 @@ class _Select:
         self.keys = ['bucket'] if period else []
         self.group_keys = [f'g{i}' for i in range(len(self.groups.exprs))]
 
-    def select(self, unit, from_, *conds, by_unit=False):
+    def select(self, unit, from_, gate, *conds, by_unit=False):
+        """The branch over ``from_``, read only when the one-time ``gate`` holds."""
         # GROUP BY and ORDER BY name the output columns: the expressions carry
         # bound parameters, and PostgreSQL only matches expressions, not values.
         keys = self.keys + (['u'] if by_unit else []) + self.group_keys
+        if gate is not None:
+            from_, go = _gated(from_, gate)
+            conds += (go,)
         stmt = (sa.select(unit.label('u'), *self.columns).select_from(from_)
                 .where(*self.conds, *conds))
         if not keys:
@@ -350,7 +388,7 @@ def _bucket_statement(period):
                     _NARROW.c.timestamp < p['high']]
     narrow = _Select(_NARROW, None, period, (), (), 'sqlite', conds=narrow_conds,
                      anchor=p['anchor'])
-    grouped = narrow.select(unit, _NARROW, ~several, ~sa.exists(per_bucket.select()))
+    grouped = narrow.select(unit, _NARROW, sa.and_(~several, ~sa.exists(per_bucket.select())))
     conds = [_S.c.meter_id.in_(name_ids), _S.c.timestamp >= p['low'],
              _S.c.timestamp < p['high']]
     generic = _Select(_S, None, period, (), (), 'sqlite', conds=conds, anchor=p['anchor'])
@@ -394,11 +432,10 @@ def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
         return text.bindparams(**values), _reader(period, _NO_GROUPS, _STANDARD, False, dialect)
     text = (lambda e: e.collate('C')) if dialect == 'postgresql' else (lambda e: e)
     generic = _Select(_S, sample_filter, period, groupby, aggregates, dialect)
-    by_unit = generic.select(text(_M.c.unit), _S.join(_M, _S.c.meter_id == _M.c.id),
-                             by_unit=True)
+    join = _S.join(_M, _S.c.meter_id == _M.c.id)
     name = sample_filter.meter
     if name is None:
-        stmt = by_unit
+        stmt = generic.select(text(_M.c.unit), join, None, by_unit=True)
     else:
         several = _unit_count(name) > 1
         unit = sa.select(sa.func.min(_M.c.unit)).where(_M.c.name == name).scalar_subquery()
@@ -407,14 +444,18 @@ def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
                            by_pair=True)
             pairs = _PairLoop(_MR, _S, sa.and_(_S.c.resource_id == _MR.c.resource_id,
                                                _S.c.meter_id == _MR.c.meter_id))
-            branch = fast.select(text(unit), pairs, ~several,
+            # Not gated: behind a gate SQLite loses the pairs' order and
+            # sorts the samples. (A name with several units walks its pairs
+            # for nothing: the rare case.)
+            branch = fast.select(text(unit), pairs, None, ~several,
                                  _MR.c.meter_id.in_(filters.meter_ids_named(name)))
         elif _narrow(sample_filter, groupby, aggregates):
             fast = _Select(_NARROW, sample_filter, period, groupby, aggregates, dialect)
             branch = fast.select(text(unit), _NARROW, ~several)
         else:
             branch = generic.select(text(unit), _S, ~several)
-        stmt = sa.union_all(branch, by_unit.where(several))
+        by_unit = generic.select(text(_M.c.unit), join, several, by_unit=True)
+        stmt = sa.union_all(branch, by_unit)
     order = (generic.keys if period else ['first_ts']) + ['u'] + generic.group_keys
     stmt = stmt.order_by(*[sa.literal_column(k).nulls_first() if k in generic.group_keys
                            else sa.literal_column(k) for k in order])
