@@ -170,11 +170,11 @@ class _Groups:
         self.has_metadata = any(d is not None for d in self.decoders)
 
     def values(self, row, offset):
-        out = {}
-        for i, (name, decode) in enumerate(zip(self.names, self.decoders)):
-            value = row[offset + i]
-            out[name] = decode(value) if decode else value
-        return out
+        values = row[offset:offset + len(self.names)]
+        if not self.has_metadata:
+            return dict(zip(self.names, values))
+        return {name: decode(value) if decode else value
+                for name, decode, value in zip(self.names, self.decoders, values)}
 
 
 def _decode_sqlite_json(text):
