@@ -4,6 +4,12 @@ Timestamps are integer microseconds, so a period bucket is the integer
 expression ``(timestamp - anchor) / period``. Without a lower time bound the
 anchor is the earliest matching sample, found by a scalar subquery of the
 same statement (one round trip, and an index seek on (meter_id, timestamp)).
+
+The statement is a UNION ALL of branches, one of which runs, chosen by
+one-time conditions of the same statement: a meter name with one unit (the
+common case) makes the unit a constant; a name with several units groups by
+unit through a join. On SQLite the common case is read as a hand-written
+query would read it (see ``build`` and ``_bucket_statement``).
 """
 
 import functools
@@ -45,9 +51,9 @@ _NARROW_AGGREGATES = frozenset(('count', 'min', 'max', 'sum', 'avg', 'stddev'))
 class _NarrowScan(sa.sql.selectable.Alias):
     """samples, read on SQLite through the narrow (meter, time, volume) index.
 
-    Without statistics SQLite prefers the wide (meter, time, id, ...) index
-    (the same rows, twice the pages: +10% on a month of a meter). SQLAlchemy
-    renders no SQLite table hints, hence this construct.
+    Without ANALYZE data SQLite may pick the wide (meter, time, id, ...)
+    index instead (the same rows in more pages: +10% on a month of a
+    meter). SQLAlchemy renders no SQLite table hints, hence this construct.
     """
 
     inherit_cache = True
