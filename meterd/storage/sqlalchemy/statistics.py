@@ -430,7 +430,9 @@ def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
     index per pair, so its groups arrive in order without sorting the
     meter's samples. A name with several units takes a second UNION ALL
     branch grouping by unit through the join; a one-time scalar subquery of
-    the same statement guards both branches, so only one of them runs.
+    the same statement gates both branches (``_Gate``), so only one of them
+    reads samples. Plain time buckets of a bounded window on SQLite have
+    their own statement, built once per period (``_bucket_statement``).
     """
     if _seekable(sample_filter, period, groupby, aggregates, dialect):
         text, defaults = _bucket_statement(period)
