@@ -290,26 +290,35 @@ def resource(r, application_url, meter_names=None):
 
 
 def statistics(s):
-    """One Statistics entry (§9.5): standard fields only when computed, groupby always."""
-    duration = None
-    if s.duration_start is not None and s.duration_end is not None:
-        duration = (s.duration_end - s.duration_start).total_seconds()
+    """One Statistics entry (§9.5): standard fields only when computed, groupby always.
+
+    Drivers hand counts as int and values as float, timestamps as integer
+    microseconds; the duration is their difference in seconds, which is
+    exactly timedelta.total_seconds() (one correctly rounded division).
+    """
+    (unit, period, period_start, period_end, first, last, groupby,
+     count, min_, max_, sum_, avg, aggregate) = s
+    isoformat = timestamps.isoformat_micros
     body = {
-        'unit': s.unit,
-        'groupby': s.groupby,
-        'period': s.period,
-        'period_start': timestamps.isoformat(s.period_start),
-        'period_end': timestamps.isoformat(s.period_end),
-        'duration': duration,
-        'duration_start': timestamps.isoformat(s.duration_start),
-        'duration_end': timestamps.isoformat(s.duration_end),
+        'unit': unit,
+        'groupby': groupby,
+        'period': period,
+        'period_start': isoformat(period_start),
+        'period_end': isoformat(period_end),
+        'duration': None if first is None or last is None else (last - first) / 1_000_000,
+        'duration_start': isoformat(first),
+        'duration_end': isoformat(last),
     }
-    if s.count is not None:
-        body['count'] = int(s.count)
-    for name in ('min', 'max', 'sum', 'avg'):
-        value = getattr(s, name)
-        if value is not None:
-            body[name] = float(value)
-    if s.aggregate is not None:
-        body['aggregate'] = {key: float(value) for key, value in s.aggregate.items()}
+    if count is not None:
+        body['count'] = count
+    if min_ is not None:
+        body['min'] = min_
+    if max_ is not None:
+        body['max'] = max_
+    if sum_ is not None:
+        body['sum'] = sum_
+    if avg is not None:
+        body['avg'] = avg
+    if aggregate is not None:
+        body['aggregate'] = aggregate
     return body

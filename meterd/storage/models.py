@@ -1,11 +1,13 @@
 """Storage-layer models: what drivers return and the API renders (spec §10).
 
-Timestamps are naive datetimes in UTC throughout; drivers convert at their edge.
+Timestamps are naive datetimes in UTC (statistics: integer microseconds, see
+Statistics); drivers convert at their edge.
 Metadata is the nested object as stored (dotted keys already split, §9.4).
 """
 
 import dataclasses
 import datetime
+import typing
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -65,21 +67,24 @@ class Resource:
     metadata: dict
 
 
-@dataclasses.dataclass(frozen=True)
-class Statistics:
+class Statistics(typing.NamedTuple):
     """One partition (unit, period bucket, group) of a statistics request.
 
-    Standard fields left ``None`` were not computed and are omitted on the
-    wire; ``aggregate`` is ``None`` unless selectable aggregates were asked for.
-    ``duration_*`` are the raw min/max timestamps; the API clamps them.
+    Its four timestamps are integer microseconds since the epoch (UTC), the
+    stored form: an answer has hundreds of entries and every datetime built
+    and printed cost a microsecond each. Standard fields left ``None`` were
+    not computed and are omitted on the wire; ``aggregate`` is ``None``
+    unless selectable aggregates were asked for. ``duration_*`` are the raw
+    min/max timestamps; the API clamps them. A named tuple: built once per
+    entry, it is the cheapest immutable record.
     """
 
     unit: str
     period: int
-    period_start: datetime.datetime
-    period_end: datetime.datetime
-    duration_start: datetime.datetime | None
-    duration_end: datetime.datetime | None
+    period_start: int
+    period_end: int
+    duration_start: int | None
+    duration_end: int | None
     groupby: dict | None = None
     count: int | None = None
     min: float | None = None

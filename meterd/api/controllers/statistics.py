@@ -4,6 +4,7 @@ from meterd.api import aggregation
 from meterd.api import policy
 from meterd.api import validation
 from meterd.api import views
+from meterd import timestamps
 
 _PARAMS = ('q', 'groupby', 'period', 'aggregate')
 
@@ -34,4 +35,7 @@ class StatisticsController:
             sample_filter, period=period, groupby=groupby, aggregates=aggregates,
             limit=cap + 1)
         aggregation.check_count(computed, cap)
-        return [views.statistics(aggregation.clamp(s, start, end)) for s in computed]
+        start = None if start is None else timestamps.to_micros(start)
+        end = None if end is None else timestamps.to_micros(end)
+        clamp, render = aggregation.clamp, views.statistics
+        return [render(clamp(s, start, end)) for s in computed]

@@ -16,7 +16,6 @@ pushed volumes): well conditioned for large, close volumes, and it needs no
 ``$stdDevPop`` (which mongomock lacks).
 """
 
-import datetime
 import math
 
 import bson
@@ -127,14 +126,13 @@ def _stddev(row):
 
 def to_model(row, period, groupby, aggregates):
     key = row['_id']
-    first, last = timestamps.from_micros(int(row['tmin'])), timestamps.from_micros(int(row['tmax']))
+    first, last = int(row['tmin']), int(row['tmax'])
     if period:
-        start = timestamps.from_micros(int(key['b']))
-        try:
-            end = start + datetime.timedelta(seconds=period)
-        except OverflowError:
+        start = int(key['b'])
+        end = start + period * 1_000_000
+        if end > timestamps.MAX_MICROS:
             raise exception.ClientSideError(
-                f'Invalid period {period}: date value out of range') from None
+                f'Invalid period {period}: date value out of range')
     else:
         start, end = first, last
     count = int(row['count'])

@@ -11,6 +11,7 @@ import pytest
 from meterd import exception
 from meterd import storage
 from meterd.storage import models
+from meterd import timestamps
 
 T0 = datetime.datetime(2012, 9, 25, 10, 30)
 AGG = storage.Aggregate
@@ -18,6 +19,11 @@ AGG = storage.Aggregate
 
 def at(minutes):
     return T0 + datetime.timedelta(minutes=minutes)
+
+
+def us(minutes):
+    """at(minutes) as statistics carry timestamps: integer microseconds."""
+    return timestamps.to_micros(at(minutes))
 
 
 def make(volume, when, name='m', resource='r1', user='u1', project='p1',
@@ -45,8 +51,8 @@ def three(conn):
 def test_without_period_one_entry_with_the_standard_set(three):
     (s,) = stats(three)
     assert s == models.Statistics(
-        unit='instance', period=0, period_start=at(0), period_end=at(122),
-        duration_start=at(0), duration_end=at(122), groupby=None,
+        unit='instance', period=0, period_start=us(0), period_end=us(122),
+        duration_start=us(0), duration_end=us(122), groupby=None,
         count=3, min=5.0, max=7.0, sum=18.0, avg=6.0, aggregate=None)
     assert isinstance(s.count, int) and isinstance(s.sum, float)
 
@@ -54,20 +60,20 @@ def test_without_period_one_entry_with_the_standard_set(three):
 def test_periods_anchor_at_the_earliest_matching_sample(three):
     got = stats(three, period=3600)
     assert [(s.period_start, s.period_end, s.count, s.sum) for s in got] == [
-        (at(0), at(60), 1, 5.0), (at(60), at(120), 1, 6.0), (at(120), at(180), 1, 7.0)]
+        (us(0), us(60), 1, 5.0), (us(60), us(120), 1, 6.0), (us(120), us(180), 1, 7.0)]
     assert [s.period for s in got] == [3600] * 3
     assert [(s.duration_start, s.duration_end) for s in got] == [
-        (at(0), at(0)), (at(61), at(61)), (at(122), at(122))]
+        (us(0), us(0)), (us(61), us(61)), (us(122), us(122))]
 
 
 def test_empty_periods_are_omitted(three):
-    assert [s.period_start for s in stats(three, period=1800)] == [at(0), at(60), at(120)]
+    assert [s.period_start for s in stats(three, period=1800)] == [us(0), us(60), us(120)]
 
 
 def test_lower_bound_anchors_and_filters(three):
     got = stats(three, period=7200, start_timestamp=at(-15))
     assert [(s.period_start, s.period_end, s.count, s.sum) for s in got] == [
-        (at(-15), at(105), 2, 11.0), (at(105), at(225), 1, 7.0)]
+        (us(-15), us(105), 2, 11.0), (us(105), us(225), 1, 7.0)]
 
 
 def test_bound_operators(three):
@@ -80,7 +86,7 @@ def test_bound_operators(three):
 
 def test_upper_bound_never_moves_the_anchor(three):
     got = stats(three, period=3600, end_timestamp=at(100))
-    assert [s.period_start for s in got] == [at(0), at(60)]
+    assert [s.period_start for s in got] == [us(0), us(60)]
 
 
 def test_one_anchor_for_every_group(conn):
@@ -89,20 +95,20 @@ def test_one_anchor_for_every_group(conn):
                          make(3, at(-100), resource='R3', project='Q')])
     got = stats(conn, period=3600, groupby=('resource_id',), project='P')
     assert [(s.groupby, s.period_start, s.period_end) for s in got] == [
-        ({'resource_id': 'R1'}, at(307), at(367)),
-        ({'resource_id': 'R2'}, at(367), at(427))]
+        ({'resource_id': 'R1'}, us(307), us(367)),
+        ({'resource_id': 'R2'}, us(367), us(427))]
 
 
 def test_single_sample_and_boundary_sample_make_entries(conn):
     conn.record_samples([make(1, at(0)), make(2, at(60))])
     assert [(s.period_start, s.count) for s in stats(conn, period=3600)] == [
-        (at(0), 1), (at(60), 1)]
+        (us(0), 1), (us(60), 1)]
 
 
 def test_durations_are_raw_min_and_max(three):
     (s,) = stats(three, start_timestamp=at(-10), end_timestamp=at(200))
-    assert (s.duration_start, s.duration_end) == (at(0), at(122))
-    assert (s.period_start, s.period_end) == (at(0), at(122))
+    assert (s.duration_start, s.duration_end) == (us(0), us(122))
+    assert (s.period_start, s.period_end) == (us(0), us(122))
 
 
 def test_units_partition_in_code_point_order(conn):
@@ -128,7 +134,7 @@ def test_bucket_ending_after_year_9999_is_an_invalid_period(conn):
         stats(conn, period=10 ** 9)
     assert str(err.value) == 'Invalid period 1000000000: date value out of range'
     (s,) = stats(conn, period=86400)
-    assert s.period_end == datetime.datetime(9990, 1, 2)
+    assert s.period_end == timestamps.to_micros(datetime.datetime(9990, 1, 2))
 
 
 # -- selectable aggregates ----------------------------------------------------------
@@ -191,9 +197,9 @@ def test_aggregates_per_group_and_period(two_two_five):
     got = stats(two_two_five, period=120, groupby=('resource_id',),
                 aggregates=(AGG('stddev'), AGG('sum')))
     assert [(s.groupby, s.period_start, s.aggregate, s.sum) for s in got] == [
-        ({'resource_id': 'a'}, at(0), {'stddev': 0.0, 'sum': 2.0}, 2.0),
-        ({'resource_id': 'b'}, at(0), {'stddev': 0.0, 'sum': 2.0}, 2.0),
-        ({'resource_id': 'b'}, at(2), {'stddev': 0.0, 'sum': 5.0}, 5.0)]
+        ({'resource_id': 'a'}, us(0), {'stddev': 0.0, 'sum': 2.0}, 2.0),
+        ({'resource_id': 'b'}, us(0), {'stddev': 0.0, 'sum': 2.0}, 2.0),
+        ({'resource_id': 'b'}, us(2), {'stddev': 0.0, 'sum': 5.0}, 5.0)]
 
 
 # -- groupby --------------------------------------------------------------------------
@@ -245,13 +251,13 @@ def test_groupby_each_field_null_first(grouped, field, expected):
     # order shown is the contract's group order (null first, code points).
     got = stats(grouped, period=86400, groupby=(field,))
     assert [(s.groupby, s.sum) for s in got] == expected
-    assert {s.period_start for s in got} == {at(0)}
+    assert {s.period_start for s in got} == {us(0)}
 
 
 def test_groupby_without_period_orders_by_period_start(grouped):
     got = stats(grouped, groupby=('project_id',))
     assert [(s.groupby, s.period_start, s.period_end) for s in got] == [
-        ({'project_id': 'p1'}, at(0), at(60)), ({'project_id': 'p2'}, at(10), at(20))]
+        ({'project_id': 'p1'}, us(0), us(60)), ({'project_id': 'p2'}, us(10), us(20))]
 
 
 def test_groupby_several_fields(grouped):
@@ -268,4 +274,4 @@ def test_filters_apply_before_grouping(grouped):
     assert [(s.groupby, s.count) for s in got] == [({'resource_id': 'r2'}, 2)]
     got = stats(grouped, period=3600, groupby=('user_id',), project='p2')
     assert [(s.groupby, s.period_start) for s in got] == [
-        ({'user_id': None}, at(10)), ({'user_id': 'u1'}, at(10))]
+        ({'user_id': None}, us(10)), ({'user_id': 'u1'}, us(10))]

@@ -276,7 +276,7 @@ def both(conn, tmp_path):
 def _rounded(stats):
     out = []
     for stat in stats:
-        row = dict(stat.__dict__)
+        row = stat._asdict()
         for key in ('avg', 'sum'):
             if row[key] is not None:
                 row[key] = round(row[key], 9)

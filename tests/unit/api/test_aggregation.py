@@ -122,25 +122,31 @@ def test_count_cap():
     assert '[api] max_statistics_partitions' in message(aggregation.check_count, [1, 2, 3], 2)
 
 
+#: Statistics timestamps and clamp bounds are integer microseconds.
+T_US = 1_346_112_000_000_000  # 2012-08-28T00:00:00
+MINUTE = 60_000_000
+HOUR = 60 * MINUTE
+
+
 def stat(first, last):
     return models.Statistics(unit='u', period=0, period_start=first, period_end=last,
                              duration_start=first, duration_end=last)
 
 
 def test_clamp_to_the_original_bounds():
-    s = stat(T - datetime.timedelta(minutes=5), T + datetime.timedelta(days=1, minutes=5))
-    end = T + datetime.timedelta(hours=23, minutes=59)
-    got = aggregation.clamp(s, T, end)
-    assert (got.duration_start, got.duration_end) == (T, end)
+    s = stat(T_US - 5 * MINUTE, T_US + 24 * HOUR + 5 * MINUTE)
+    end = T_US + 23 * HOUR + 59 * MINUTE
+    got = aggregation.clamp(s, T_US, end)
+    assert (got.duration_start, got.duration_end) == (T_US, end)
     assert (got.period_start, got.period_end) == (s.period_start, s.period_end)
 
 
 def test_clamp_without_bounds_keeps_durations():
-    s = stat(T, T + datetime.timedelta(hours=1))
-    assert aggregation.clamp(s, None, None) == s
+    s = stat(T_US, T_US + HOUR)
+    assert aggregation.clamp(s, None, None) is s
 
 
 def test_clamp_crossing_gives_nulls():
-    s = stat(T - datetime.timedelta(minutes=5), T - datetime.timedelta(minutes=5))
-    got = aggregation.clamp(s, T, None)
+    s = stat(T_US - 5 * MINUTE, T_US - 5 * MINUTE)
+    got = aggregation.clamp(s, T_US, None)
     assert (got.duration_start, got.duration_end) == (None, None)
