@@ -418,6 +418,20 @@ def _bucket_values(sample_filter, period, limit):
             'enough': DENSE_BUCKET * buckets, 'limit': -1 if limit is None else limit}
 
 
+def _sqlite_rows(result):
+    """The result's rows as plain DB-API tuples (SQLite's values need no type
+    processing), a fetch error wrapped as SQLAlchemy wraps it: a 503, not a 500."""
+    dialect = result.context.dialect
+    dbapi = dialect.loaded_dbapi
+    try:
+        return result.cursor.fetchall()
+    except dbapi.Error as err:
+        raise sa.exc.DBAPIError.instance(None, None, err, dbapi.Error,
+                                         dialect=dialect) from err
+    finally:
+        result.close()
+
+
 def build(sample_filter, period, groupby, aggregates, dialect, limit=None):
     """The one SELECT, and a reader turning its rows into ``models.Statistics``.
 
@@ -514,9 +528,7 @@ def _reader(period, groups, measures, selectable, dialect):
 
     def read(result):
         if dialect == 'sqlite':
-            # SQLite's values need no type processing: plain DB-API tuples.
-            rows = result.cursor.fetchall()
-            result.close()
+            rows = _sqlite_rows(result)
         else:
             rows = result.all()
         out = [entry(row) for row in rows]

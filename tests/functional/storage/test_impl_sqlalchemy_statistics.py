@@ -136,3 +136,28 @@ def test_groupby_resource_seeks_per_pair_without_sorting_samples(dense):
             '(resource_id=? AND meter_id=? AND timestamp>? AND timestamp<?)') in plan
     fast = plan.split('RIGHT')[0]
     assert 'TEMP B-TREE FOR GROUP BY' not in fast
+
+
+def test_sqlite_error_while_rows_are_fetched_is_a_database_error(tmp_path):
+    """Rows read past SQLAlchemy's result must still fail as SQLAlchemy errors (503s)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f'sqlite:///{tmp_path}/f.db')
+
+    def boom(value):
+        if value > 1:
+            raise ValueError('unreadable row')
+        return value
+
+    @sa.event.listens_for(engine, 'connect')
+    def _register(dbapi_conn, _record):
+        dbapi_conn.create_function('boom', 1, boom)
+
+    with engine.connect() as c:
+        c.exec_driver_sql('CREATE TABLE t (x INTEGER)')
+        c.exec_driver_sql('INSERT INTO t VALUES (1), (2)')
+        # The first row is computed by execute; the failing second one by the fetch.
+        result = c.exec_driver_sql('SELECT boom(x) FROM t ORDER BY rowid')
+        with pytest.raises(sa.exc.OperationalError):
+            sql_statistics._sqlite_rows(result)
+    engine.dispose()
