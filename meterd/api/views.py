@@ -29,17 +29,27 @@ def version(application_url):
 
 
 def _flatten_into(out, node, prefix):
-    # ``prefix`` is the path so far with every separator (and every dot
-    # inside a key) as ':'; the first ':' of a full key becomes '.' (§12.6).
+    """``node``'s leaves into ``out`` under ``prefix``, a path in its final form.
+
+    §12.6: every separator, and every dot inside a key, is ':' except the
+    path's first separator, which is '.' (see ``_subtree_prefix``).
+    """
     for key in sorted(node):
         value = node[key]
         path = prefix + key.replace('.', ':')
         if isinstance(value, dict):
             _flatten_into(out, value, path + ':')
         elif isinstance(value, str):
-            out[path.replace(':', '.', 1)] = value
+            out[path] = value
         elif not isinstance(value, (set, frozenset)):
-            out[path.replace(':', '.', 1)] = str(value)
+            out[path] = str(value)
+
+
+def _subtree_prefix(key):
+    """The final-form path prefix of the leaves under the top-level ``key``: its
+    first ':' (a dot of the key's own, or the separator after it) is the '.'."""
+    path = key.replace('.', ':')
+    return path.replace(':', '.', 1) + ':' if ':' in path else path + '.'
 
 
 def metadata_text(value):
@@ -50,8 +60,14 @@ def metadata_text(value):
 def flatten_metadata(metadata):
     """The §12.6 read form of stored (nested) metadata: a flat map of strings."""
     out = {}
-    if metadata:
-        _flatten_into(out, metadata, '')
+    for key in sorted(metadata or ()):
+        value = metadata[key]
+        if isinstance(value, dict):
+            _flatten_into(out, value, _subtree_prefix(key))
+        elif isinstance(value, str):
+            out[key.replace('.', ':').replace(':', '.', 1)] = value
+        elif not isinstance(value, (set, frozenset)):
+            out[key.replace('.', ':').replace(':', '.', 1)] = str(value)
     return out
 
 
@@ -84,35 +100,17 @@ def _flat_json(metadata):
     return text
 
 
-def _echo_into(out, node, prefix):
-    """``node``'s leaves into ``out`` under ``prefix`` (already in its final form)."""
-    for key in sorted(node):
-        value = node[key]
-        path = prefix + key.replace('.', ':')
-        if isinstance(value, dict):
-            _echo_into(out, value, path + ':')
-        elif isinstance(value, str):
-            out[path] = value
-        elif not isinstance(value, (set, frozenset)):
-            out[path] = str(value)
-
-
 def _echo_metadata(posted):
     """The POST echo: posted keys verbatim, nested objects flattened (§9.4).
 
     A nested object comes out as ``flatten_metadata({key: value})`` would
-    render it, written straight into the echo: its first ':' (the key's own,
-    or the separator after it) is already the '.', so no path is rewritten.
+    render it, written straight into the echo.
     """
     echoed = {}
     for key in posted:
         value = posted[key]
         if isinstance(value, dict):
-            path = key.replace('.', ':')
-            if ':' in path:
-                _echo_into(echoed, value, path.replace(':', '.', 1) + ':')
-            else:
-                _echo_into(echoed, value, path + '.')
+            _flatten_into(echoed, value, _subtree_prefix(key))
         elif isinstance(value, str):
             echoed[key] = value
         else:
