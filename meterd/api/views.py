@@ -307,16 +307,8 @@ def statistics(s):
         'duration_start': isoformat(first),
         'duration_end': isoformat(last),
     }
-    if count is not None:
-        body['count'] = count
-    if min_ is not None:
-        body['min'] = min_
-    if max_ is not None:
-        body['max'] = max_
-    if sum_ is not None:
-        body['sum'] = sum_
-    if avg is not None:
-        body['avg'] = avg
-    if aggregate is not None:
-        body['aggregate'] = aggregate
+    for key, value in (('count', count), ('min', min_), ('max', max_), ('sum', sum_),
+                       ('avg', avg), ('aggregate', aggregate)):
+        if value is not None:
+            body[key] = value
     return body
