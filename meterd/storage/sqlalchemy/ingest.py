@@ -1,12 +1,18 @@
 """The write path: one transaction per batch of samples, meters and resources kept current.
 
 Per batch: the meter catalogue rows (one SELECT; insert-if-missing only for
-new ones), the samples (one executemany with ids allocated up front), then
-one upsert per touched (resource, meter), resource and (resource, owner) with
-the batch pre-aggregated in Python, so a batch costs a handful of statements.
-The statements are plain SQL (the same ON CONFLICT text on SQLite and
+new ones), the samples (ids allocated up front), then one upsert per touched
+(resource, meter), resource and (resource, owner) with the batch
+pre-aggregated in Python, so a batch costs a handful of statements. The
+statements are plain SQL (the same ON CONFLICT text on SQLite and
 PostgreSQL) run with tuples: per-row ORM/Core parameter processing would cost
 more than the database work.
+
+Rows go in as multi-row VALUES statements, up to ``CHUNK_ROWS`` rows each,
+not as executemany: sqlite3 takes the GIL back after every row of an
+executemany, and under eventlet the hub holds it most of the time, so the
+writer thread advanced about one row per GIL hand-over. One statement per
+chunk is bound in one go and then runs without the GIL.
 """
 
 import json
@@ -30,6 +36,37 @@ def _placeholders(dialect, columns):
     return ', '.join(json_mark if c == 'metadata' else mark for c in columns)
 
 
+#: Rows per multi-row INSERT; a remainder is split into powers of two, so a
+#: table has at most nine statement texts (a bounded prepared-statement cache).
+CHUNK_ROWS = 256
+
+
+def _chunks(rows, size=CHUNK_ROWS):
+    """``rows`` in slices of ``size`` rows, then of the powers of two below it."""
+    start, count = 0, len(rows)
+    while start < count:
+        left = count - start
+        step = size if left >= size else 1 << (left.bit_length() - 1)
+        yield rows[start:start + step]
+        start += step
+
+
+def _values_sql(head, row_marks, tail, count):
+    """``head VALUES (row), (row), ... tail`` for ``count`` rows."""
+    return f'{head} VALUES {", ".join([f"({row_marks})"] * count)}{tail}'
+
+
+def _insert_rows(conn, statement, rows):
+    """Run ``statement`` (``(head, row_marks, tail)``) over ``rows``, chunk by chunk."""
+    head, marks, tail = statement
+    texts = {}
+    for chunk in _chunks(rows):
+        sql = texts.get(len(chunk))
+        if sql is None:
+            sql = texts[len(chunk)] = _values_sql(head, marks, tail, len(chunk))
+        conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+
+
 def _rollup_sql(dialect, table, key_columns):
     """Upsert widening first/last and taking the description of the newest sample (§9.7).
 
@@ -45,22 +82,21 @@ def _rollup_sql(dialect, table, key_columns):
     sets.append(f'last_sample_timestamp = CASE WHEN excluded.last_sample_timestamp > '
                 f'{table}.last_sample_timestamp THEN excluded.last_sample_timestamp '
                 f'ELSE {table}.last_sample_timestamp END')
-    return (f'INSERT INTO {table} ({", ".join(columns)}) '
-            f'VALUES ({_placeholders(dialect, columns)}) '
-            f'ON CONFLICT ({", ".join(key_columns)}) DO UPDATE SET {", ".join(sets)}')
+    return (f'INSERT INTO {table} ({", ".join(columns)})', _placeholders(dialect, columns),
+            f' ON CONFLICT ({", ".join(key_columns)}) DO UPDATE SET {", ".join(sets)}')
 
 
 def _statements(dialect):
-    """The write statements as driver SQL: compiled once, executed with plain tuples."""
+    """The write statements as ``(head, one row's markers, tail)`` of driver SQL."""
     mr_columns = ('resource_id', 'meter_id') + _DESCRIBING
     return {
-        'samples': (f'INSERT INTO samples ({", ".join(_SAMPLE_COLUMNS)}) '
-                    f'VALUES ({_placeholders(dialect, _SAMPLE_COLUMNS)})'),
+        'samples': (f'INSERT INTO samples ({", ".join(_SAMPLE_COLUMNS)})',
+                    _placeholders(dialect, _SAMPLE_COLUMNS), ''),
         # The most recently stored sample describes the (resource, meter) pair (§9.2).
         'meter_resources': (
-            f'INSERT INTO meter_resources ({", ".join(mr_columns)}) '
-            f'VALUES ({_placeholders(dialect, mr_columns)}) '
-            f'ON CONFLICT (resource_id, meter_id) DO UPDATE SET '
+            f'INSERT INTO meter_resources ({", ".join(mr_columns)})',
+            _placeholders(dialect, mr_columns),
+            ' ON CONFLICT (resource_id, meter_id) DO UPDATE SET '
             + ', '.join(f'{c} = excluded.{c}' for c in _DESCRIBING)),
         'resources': _rollup_sql(dialect, 'resources', ('resource_id',)),
         'resource_owners': _rollup_sql(dialect, 'resource_owners',
@@ -171,17 +207,17 @@ def record(conn, dialect, prepared):
     now = timestamps.to_micros(timestamps.utcnow())
     rows = [(id_, meter_ids[meter], now, *values)
             for id_, (meter, values) in zip(ids, prepared)]
-    conn.exec_driver_sql(sql['samples'], rows)
+    _insert_rows(conn, sql['samples'], rows)
 
     latest_pair = {}
     for row in rows:
         latest_pair[(row[_RES], row[_METER])] = row
-    conn.exec_driver_sql(sql['meter_resources'], [
+    _insert_rows(conn, sql['meter_resources'], [
         (r[_RES], r[_METER], r[_USER], r[_PROJ], r[_SRC], r[_META], r[_ID])
         for r in latest_pair.values()])
 
     by_resource = _rollup(rows, lambda r: r[_RES])
-    conn.exec_driver_sql(sql['resources'], [
+    _insert_rows(conn, sql['resources'], [
         (rid, r[_USER], r[_PROJ], r[_SRC], r[_META], first, last, r[_ID])
         for rid, (first, last, r) in by_resource.items()])
     owner_keys = {}
@@ -193,7 +229,7 @@ def record(conn, dialect, prepared):
             key = owner_keys[owner] = owner_key(*owner)
         return r[_RES], key
     by_owner = _rollup(rows, resource_owner)
-    conn.exec_driver_sql(sql['resource_owners'], [
+    _insert_rows(conn, sql['resource_owners'], [
         (rid, key, r[_USER], r[_PROJ], r[_SRC], r[_META], first, last, r[_ID])
         for (rid, key), (first, last, r) in by_owner.items()])
 
