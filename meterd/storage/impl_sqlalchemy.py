@@ -25,6 +25,7 @@ from meterd.storage.sqlalchemy import reads
 from meterd.storage.sqlalchemy import sqlite_functions
 from meterd.storage.sqlalchemy import statistics as sql_statistics
 from meterd.storage.sqlalchemy import tables
+from meterd.storage.sqlalchemy import writer_process
 
 LOG = log.getLogger(__name__)
 
@@ -43,6 +44,17 @@ def _normalise_url(url):
     return url
 
 
+def _sqlite_pragmas(conf):
+    """Every SQLite connection's settings, in the order they are applied."""
+    db = conf.database
+    return {'journal_mode': 'WAL', 'synchronous': db.sqlite_synchronous,
+            'foreign_keys': 'ON', 'busy_timeout': 30000,
+            'cache_size': -int(db.sqlite_cache_size_kib),
+            'wal_autocheckpoint': int(db.sqlite_wal_autocheckpoint),
+            'journal_size_limit': int(db.sqlite_wal_autocheckpoint) * 4096,
+            'temp_store': 'MEMORY'}
+
+
 class Connection(base.Connection):
     """One engine per API process; a small connection pool shared by its green threads."""
 
@@ -56,6 +68,7 @@ class Connection(base.Connection):
         self.dialect = self.engine.dialect.name
         storage.connect_with_retries(self._ping, url, conf, sa_exc.DBAPIError)
         self._writer = groupcommit.GroupWriter(self._write_samples)
+        self._writer_child = self._sqlite_writer_child(url, conf)
         self.upgrade()
         # Workers are forked after the app (and this engine) was built: a
         # child must never reuse the parent's pooled connections.
@@ -76,21 +89,13 @@ class Connection(base.Connection):
                 poolclass=sa.pool.QueuePool,
                 connect_args={'check_same_thread': False, 'timeout': 30,
                               'isolation_level': None})
-            synchronous = db.sqlite_synchronous
-            cache_kib = db.sqlite_cache_size_kib
-            wal_pages = db.sqlite_wal_autocheckpoint
+            pragmas = _sqlite_pragmas(conf)
 
             @event.listens_for(engine, 'connect')
             def _on_connect(dbapi_conn, _record):
                 cur = dbapi_conn.cursor()
-                cur.execute('PRAGMA journal_mode=WAL')
-                cur.execute(f'PRAGMA synchronous={synchronous}')
-                cur.execute('PRAGMA foreign_keys=ON')
-                cur.execute('PRAGMA busy_timeout=30000')
-                cur.execute(f'PRAGMA cache_size=-{int(cache_kib)}')
-                cur.execute(f'PRAGMA wal_autocheckpoint={int(wal_pages)}')
-                cur.execute(f'PRAGMA journal_size_limit={int(wal_pages) * 4096}')
-                cur.execute('PRAGMA temp_store=MEMORY')
+                for name, value in pragmas.items():
+                    cur.execute(f'PRAGMA {name}={value}')
                 cur.close()
                 sqlite_functions.register(dbapi_conn)
 
@@ -104,6 +109,16 @@ class Connection(base.Connection):
             return engine
         return sa.create_engine(url, pool_size=db.pool_size, max_overflow=db.pool_size,
                                 pool_pre_ping=True)
+
+    @staticmethod
+    def _sqlite_writer_child(url, conf):
+        """The writer process for a SQLite file (used under eventlet, see writer_process)."""
+        if not url.startswith('sqlite:///'):
+            return None
+        path = url[len('sqlite:///'):]
+        if not path or path == ':memory:' or '?' in path:
+            return None
+        return writer_process.WriterClient(path, _sqlite_pragmas(conf))
 
     def _ping(self):
         with self.engine.connect() as conn:
@@ -133,6 +148,8 @@ class Connection(base.Connection):
                 conn.execute(table.delete())
 
     def close(self):
+        if self._writer_child is not None:
+            self._writer_child.close()
         self.engine.dispose()
 
     @contextlib.contextmanager
@@ -167,7 +184,10 @@ class Connection(base.Connection):
         rows = ingest.prepare(samples)  # here: the writer's time is what every POST waits on
         if not rows:
             return
-        self._writer.record(rows)
+        if self._writer_child is not None and groupcommit.green():
+            self._writer_child.record(rows)
+        else:
+            self._writer.record(rows)
 
     def _write_samples(self, rows):
         """One write transaction of ``ingest.prepare``'d samples; on SQLite run off the

@@ -9,9 +9,12 @@ committed, so "durable and visible on return" still holds. If that shared
 transaction fails, its batches are written again one by one: only a faulty
 batch fails, the others are not affected by their neighbour.
 
-Under eventlet the transaction runs in a native thread (``eventlet.tpool``):
-sqlite3 releases the GIL while it writes and syncs, so the hub keeps
-parsing and validating the next requests, and serving reads, meanwhile.
+This is the writer of PostgreSQL, and of SQLite off eventlet (tests, the
+command-line tools). An API process on eventlet hands the batches for a
+SQLite file to a writer child process instead (``writer_process``), which
+groups them the same way; only an in-memory SQLite database still writes
+from here, in a native thread (``eventlet.tpool``), so the hub keeps
+serving requests meanwhile.
 """
 
 import os
@@ -20,8 +23,7 @@ import threading
 from eventlet import patcher
 from eventlet import tpool
 
-#: Upper bound of samples in one shared transaction (bounds its lock time).
-MAX_GROUP_SAMPLES = 5000
+from meterd.storage.sqlalchemy import ingest
 
 #: Native threads for offloaded database work (unless EVENTLET_THREADPOOL_SIZE
 #: says otherwise). glibc gives each thread its own malloc arena and keeps what
@@ -35,9 +37,14 @@ OFFLOAD_THREADS = 1
 _pool_sized = False
 
 
+def green():
+    """Whether this process runs on eventlet (threads are green threads)."""
+    return patcher.is_monkey_patched('thread')
+
+
 def offload(func, *args):
     """``func(*args)`` in a native thread when the process runs on eventlet, else inline."""
-    if patcher.is_monkey_patched('thread'):
+    if green():
         global _pool_sized
         if not _pool_sized:
             # Before tpool's lazy start; later calls would not resize it.
@@ -66,7 +73,7 @@ class GroupWriter:
         transaction, raising on failure.
     """
 
-    def __init__(self, write, max_samples=MAX_GROUP_SAMPLES):
+    def __init__(self, write, max_samples=ingest.MAX_GROUP_SAMPLES):
         self._write = write
         self._max = max_samples
         self._lock = threading.Lock()

@@ -36,6 +36,10 @@ def _placeholders(dialect, columns):
     return ', '.join(json_mark if c == 'metadata' else mark for c in columns)
 
 
+#: Upper bound of samples in one shared transaction of posted batches (bounds
+#: its lock time; see groupcommit and writer_process).
+MAX_GROUP_SAMPLES = 5000
+
 #: Rows per multi-row INSERT; a remainder is split into powers of two, so a
 #: table has at most nine statement texts (a bounded prepared-statement cache).
 CHUNK_ROWS = 256

@@ -35,3 +35,12 @@ def test_no_metadata_is_stored_as_an_empty_object():
 def test_non_finite_metadata_fails_before_the_batch_queues():
     with pytest.raises(ValueError):
         ingest.prepare([sample(resource_metadata={'x': float('nan')})])
+
+
+@pytest.mark.parametrize('count, sizes', [
+    (0, []), (1, [1]), (256, [256]), (300, [256, 32, 8, 4]), (600, [256, 256, 64, 16, 8])])
+def test_rows_go_in_chunks_of_a_few_sizes(count, sizes):
+    rows = list(range(count))
+    chunks = list(ingest._chunks(rows))
+    assert [len(c) for c in chunks] == sizes
+    assert [r for c in chunks for r in c] == rows
