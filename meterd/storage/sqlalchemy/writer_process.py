@@ -42,6 +42,9 @@ from meterd import exception
 # routes these records in the API process all the same).
 LOG = logging.getLogger(__name__)
 _HEADER = struct.Struct('>I')
+#: The directory holding the ``meterd`` package.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
 def _frame(obj):
@@ -128,10 +131,13 @@ class WriterClient:
         import eventlet  # only API processes on eventlet use the child
 
         parent, child = socket.socketpair()
+        # The child finds this meterd even when it runs from a source tree.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            filter(None, [_PACKAGE_ROOT, os.environ.get('PYTHONPATH')])))
         try:
             self._child = subprocess.Popen(
                 self._command + ['--fd', str(child.fileno())], pass_fds=[child.fileno()],
-                stdin=subprocess.DEVNULL, close_fds=True)
+                stdin=subprocess.DEVNULL, close_fds=True, env=env)
         finally:
             child.close()
         self._pid = os.getpid()
