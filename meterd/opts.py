@@ -8,10 +8,10 @@ from meterd.api import server
 from meterd.api.middleware import auth
 from meterd import signing
 from meterd import storage
-from meterd.storage import impl_mongodb
+from meterd.storage.mongodb import options as mongodb_options
 
 #: (module with GROUP/OPTS/register_opts) in the order the sample file lists them.
-_OPT_MODULES = (storage, impl_mongodb, server, app, limits, auth, signing)
+_OPT_MODULES = (storage, mongodb_options, server, app, limits, auth, signing)
 
 
 def list_opts():

@@ -17,6 +17,8 @@ def make_conf(tmp_path, **groups):
     """A ConfigOpts as prepare_service builds it, with ``{group: {opt: value}}`` overrides."""
     conf = service.prepare_service(argv=[], config_files=[])
     conf.set_override('state_path', str(tmp_path))
+    if 'keystone_authtoken' in groups or groups.get('api', {}).get('auth_strategy') == 'keystone':
+        service.register_keystone_opts(conf)
     for group, values in groups.items():
         for name, value in values.items():
             conf.set_override(name, value, group=None if group == 'DEFAULT' else group)

@@ -9,7 +9,6 @@ import contextlib
 import functools
 
 import bson
-from oslo_config import cfg
 from oslo_log import log
 import pymongo
 from pymongo import errors
@@ -29,23 +28,6 @@ from meterd.storage.mongodb import writes
 
 LOG = log.getLogger(__name__)
 
-GROUP = 'database'
-OPTS = [
-    cfg.StrOpt('mongodb_write_concern', default='auto',
-               help='MongoDB write concern "w" for samples: "auto" (majority on a replica '
-                    'set or sharded cluster, 1 on a standalone server), "majority", or a '
-                    'number of members. Writes are always journaled; a 201 answer means '
-                    'the samples survive a crash of the acknowledging members.'),
-    cfg.StrOpt('mongodb_statistics_read_preference', default='primary',
-               choices=['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred',
-                        'nearest'],
-               help='Where MongoDB statistics aggregations run. "secondaryPreferred" '
-                    'moves the heavy pipelines off the primary at the price of '
-                    'replication lag (a just-posted sample may be missing for a moment).'),
-    cfg.IntOpt('mongodb_server_selection_timeout', default=5, min=1,
-               help='Seconds a MongoDB operation waits for a usable server before the '
-                    'request fails with 503.'),
-]
 
 _READ_PREFERENCES = {
     'primary': read_preferences.Primary(),
@@ -54,14 +36,6 @@ _READ_PREFERENCES = {
     'secondaryPreferred': read_preferences.SecondaryPreferred(),
     'nearest': read_preferences.Nearest(),
 }
-
-
-def register_opts(conf):
-    conf.register_opts(OPTS, group=GROUP)
-
-
-def list_opts():
-    return [(GROUP, OPTS)]
 
 
 def _translating(gen_func):

@@ -11,7 +11,6 @@ import os
 import secrets
 import threading
 
-from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_log import log
 
@@ -185,6 +184,8 @@ def tokenauth_factory(global_conf, **local_conf):
 
 def authtoken_factory(global_conf, **local_conf):
     """keystonemiddleware's auth_token, configured from [keystone_authtoken] of our conf."""
+    from keystonemiddleware import auth_token  # ~13 MB with its clients: keystone mode only
+
     conf = api_app.conf_from(global_conf)
     options = dict(local_conf, oslo_config_config=conf)
 
