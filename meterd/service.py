@@ -92,7 +92,11 @@ def prepare_service(argv=None, config_files=None, description=None):
     except (cfg.ConfigFileParseError, cfg.ConfigFileValueError,
             cfg.RequiredOptError) as err:
         raise ConfigurationError(str(err)) from None
-    if conf.api.auth_strategy == 'keystone':
+    try:
+        keystone = conf.api.auth_strategy == 'keystone'
+    except (cfg.ConfigFileValueError, ValueError):
+        keystone = False  # validate() names the bad value
+    if keystone:
         register_keystone_opts(conf)
     validate(conf)
     log.setup(conf, 'meterd')

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -234,3 +235,24 @@ def test_listener_sets_tcp_nodelay_inherited_by_accepted_connections(tmp_path):
         client.close()
     finally:
         listener.close()
+
+
+def test_a_bad_keystone_authtoken_value_fails_start_in_keystone_mode(tmp_path):
+    result = _run(tmp_path, '[api]\nauth_strategy = keystone\n'
+                            '[keystone_authtoken]\nhttp_connect_timeout = soon\n')
+    assert result.returncode != 0
+    assert '[keystone_authtoken] http_connect_timeout' in result.stderr
+    assert 'Traceback' not in result.stderr + result.stdout
+
+
+def test_a_noauth_sqlite_process_imports_neither_keystonemiddleware_nor_pymongo(tmp_path):
+    """Each weighs megabytes in every API process; only keystone mode and MongoDB need them."""
+    (tmp_path / 'meterd.conf').write_text(
+        f'[api]\nauth_strategy = noauth\n[database]\nconnection = sqlite:///{tmp_path}/m.db\n')
+    code = ('import sys; from meterd import service; from meterd.api import app; '
+            f'app.load_app(service.prepare_service(["--config-file", "{tmp_path}/meterd.conf"])); '
+            'print(sorted(m for m in ("keystonemiddleware", "pymongo") if m in sys.modules))')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            timeout=WAIT, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == '[]'
