@@ -105,6 +105,11 @@ def run_workloads(ctx, args, target, load=True, raw=None):
         ('R', lambda: workloads.reads(ctx, raw)),
         ('C', lambda: workloads.concurrency(ctx, clients=args.concurrency_clients,
                                             seconds=args.concurrency_seconds)),
+    ]
+    if raw is not None:  # the run is set against limits: C's is the bare HTTP stack
+        steps.append(('C0', lambda: workloads.http_limit(
+            ctx, clients=args.concurrency_clients, seconds=args.concurrency_seconds)))
+    steps += [
         ('S', lambda: workloads.streaming(ctx, limit=args.stream_limit)),
         ('M', lambda: workloads.memory(ctx, target)),
     ]
@@ -117,6 +122,8 @@ def run_workloads(ctx, args, target, load=True, raw=None):
             out = {'error': str(err)[:500]}
         if name == 'R':
             results.update(out)
+        elif name == 'C0':  # a limit, like the bare SQL of R3/R4
+            results.setdefault('raw', {})['C'] = out
         else:
             results[name] = out
         log(f'{name} done in {time.perf_counter() - t0:.1f}s'

@@ -9,6 +9,8 @@ deadline; every client talks to 127.0.0.1 only.
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -18,6 +20,7 @@ from tools.bench import dataset as bench_dataset
 from tools.bench import server as bench_server
 from tools.bench import timing
 
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: The meter of the single-sample POSTs (kept apart from the dataset's meters).
 W2_METER = 'bench.latency'
 STAT_METER = 'cpu_util'
@@ -327,6 +330,30 @@ def concurrency(ctx, clients=10, seconds=10.0, max_requests=1_000_000):
     return dict(timing.summarize([d for per in latencies for d in per]),
                 clients=clients, seconds=round(elapsed, 3), requests=total,
                 req_per_s=round(total / elapsed, 1))
+
+
+def http_limit(ctx, clients=10, seconds=10.0):
+    """C against the bare HTTP stack (``bare_http``) answering one R2 answer of meterd's."""
+    http = ctx.client()
+    try:
+        body = http.get(f'/v2/meters/{STAT_METER}', bench_client.q(
+            ('resource_id', 'eq', ctx.resources[0].resource_id)) + [('limit', '100')]).body
+    finally:
+        http.close()
+    with tempfile.NamedTemporaryFile(suffix='.json') as f:
+        f.write(body)
+        f.flush()
+        proc = subprocess.Popen([sys.executable, '-m', 'tools.bench.bare_http', f.name],
+                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                cwd=_PROJECT_ROOT)
+        try:
+            port = int(proc.stdout.readline())
+            bare = dataclasses.replace(ctx, base_url=f'http://127.0.0.1:{port}', pid=None)
+            result = concurrency(bare, clients=clients, seconds=seconds)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    return dict(result, body_bytes=len(body))
 
 
 def streaming(ctx, limit=1_000_000, interval=0.02):

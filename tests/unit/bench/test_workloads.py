@@ -86,3 +86,24 @@ def test_a_failed_post_stops_the_ingest():
     with pytest.raises(RuntimeError, match='ingest failed: .*500'):
         workloads.ingest(context(small(), server), clients=2, batch=2)
     assert len(server.posts) < small().batch_count(2)
+
+
+def test_the_http_limit_serves_meterd_s_answer_from_the_bare_stack(monkeypatch):
+    """A real bare_http process: every request gets the bytes of one R2 answer."""
+    answer = json.dumps([{'counter_name': 'cpu_util', 'counter_volume': 1.0}] * 5).encode()
+
+    class OneAnswer:
+        def get(self, path, params=None, **kwargs):
+            assert path == '/v2/meters/cpu_util'
+            return bench_client.Response(200, answer)
+
+        def close(self):
+            pass
+
+    ctx = workloads.Context('http://127.0.0.1:9', small())
+    monkeypatch.setattr(workloads.Context, 'client',
+                        lambda self: OneAnswer() if self.base_url.endswith(':9')
+                        else bench_client.Client(self.base_url))
+    result = workloads.http_limit(ctx, clients=2, seconds=0.5)
+    assert result['body_bytes'] == len(answer)
+    assert result['requests'] > 0 and result['req_per_s'] > 0
