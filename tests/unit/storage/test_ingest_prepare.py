@@ -38,7 +38,7 @@ def test_non_finite_metadata_fails_before_the_batch_queues():
 
 
 @pytest.mark.parametrize('count, sizes', [
-    (0, []), (1, [1]), (256, [256]), (300, [256, 32, 8, 4]), (600, [256, 256, 64, 16, 8])])
+    (0, []), (1, [1]), (32, [32]), (300, [32] * 9 + [8, 4]), (70, [32, 32, 4, 2])])
 def test_rows_go_in_chunks_of_a_few_sizes(count, sizes):
     rows = list(range(count))
     chunks = list(ingest._chunks(rows))
