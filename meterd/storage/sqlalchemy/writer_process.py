@@ -106,10 +106,13 @@ class WriterClient:
 
     def record(self, prepared):
         waiter = _Waiter()
-        frame = None
         with self._lock:
             if self._pid != os.getpid() or self._sock is None:
-                self._start()
+                try:
+                    self._start()
+                except OSError as err:
+                    LOG.error('Cannot start the SQLite sample writer: %s', err)
+                    raise exception.StorageUnavailable() from err
             self._seq += 1
             seq = self._seq
             self._waiting[seq] = waiter
@@ -152,7 +155,7 @@ class WriterClient:
         while True:
             try:
                 answer = _read_frame(sock)
-            except OSError:
+            except Exception:  # a broken stream: as if the child had gone
                 answer = None
             if answer is None:
                 self._lost(sock)
