@@ -242,10 +242,11 @@ class _Writer:
         self._db.execute('BEGIN IMMEDIATE')
         try:
             self._ingest.record(self._conn, 'sqlite', prepared)
+            self._db.commit()
         except BaseException:
-            self._db.rollback()
+            if self._db.in_transaction:  # also after a failed COMMIT
+                self._db.rollback()
             raise
-        self._db.commit()
 
     def write(self, batches):
         """``[(seq, prepared), ...]`` -> ``[(seq, error or None), ...]``."""
