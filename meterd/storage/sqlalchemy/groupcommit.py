@@ -121,17 +121,10 @@ class GroupWriter:
 
     def _commit(self, group):
         try:
-            if len(group) > 1:
-                try:
-                    self._write([s for batch in group for s in batch.samples])
-                except Exception:
-                    pass  # written again batch by batch below
-                else:
-                    for batch in group:
-                        batch.stored = True
-            for batch in group:
-                if not batch.stored:
-                    self._store(batch)
+            for index, error in ingest.write_batches(self._write,
+                                                     [batch.samples for batch in group]):
+                # An error is re-raised in the thread that posted the batch.
+                group[index].stored, group[index].error = error is None, error
         except BaseException as err:
             for batch in group:
                 if not batch.stored and batch.error is None:
@@ -141,11 +134,3 @@ class GroupWriter:
             for batch in group:
                 batch.done = True
                 batch.wake.set()
-
-    def _store(self, batch):
-        try:
-            self._write(batch.samples)
-        except Exception as err:  # re-raised in the thread that posted the batch
-            batch.error = err
-        else:
-            batch.stored = True

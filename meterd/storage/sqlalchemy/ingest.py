@@ -42,6 +42,31 @@ def _placeholders(dialect, columns):
 #: its lock time; see groupcommit and writer_process).
 MAX_GROUP_SAMPLES = 5000
 
+def write_batches(write, batches):
+    """Store ``batches`` with ``write(rows)``: in one call, or each alone if that fails.
+
+    Yields ``(index, None or the exception)`` per batch, so a faulty batch
+    fails alone and its neighbours are stored. The group commit of either
+    writer (``groupcommit``, ``writer_process``) is this over what queued up.
+    """
+    if len(batches) > 1:
+        try:
+            write([row for rows in batches for row in rows])
+        except Exception:
+            pass  # written again batch by batch below
+        else:
+            for index in range(len(batches)):
+                yield index, None
+            return
+    for index, rows in enumerate(batches):
+        try:
+            write(rows)
+        except Exception as err:
+            yield index, err
+        else:
+            yield index, None
+
+
 #: Rows per multi-row INSERT; a remainder is split into powers of two, so a
 #: table has at most six statement texts (a bounded prepared-statement cache).
 CHUNK_ROWS = 32

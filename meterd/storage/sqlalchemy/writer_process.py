@@ -250,23 +250,15 @@ class _Writer:
 
     def write(self, batches):
         """``[(seq, prepared), ...]`` -> ``[(seq, error or None), ...]``."""
-        if len(batches) > 1:
-            try:
-                self._transaction([row for _seq, rows in batches for row in rows])
-            except Exception:
-                pass  # written again batch by batch below
-            else:
-                return [(seq, None) for seq, _rows in batches]
         answers = []
-        for seq, rows in batches:
-            try:
-                self._transaction(rows)
-            except Exception as err:
+        for index, err in self._ingest.write_batches(self._transaction,
+                                                     [rows for _seq, rows in batches]):
+            seq, rows = batches[index]
+            if err is not None:
                 print(f'meterd sample writer: a batch of {len(rows)} sample(s) failed: '
                       f'{type(err).__name__}: {err}', file=sys.stderr, flush=True)
-                answers.append((seq, (_kind(err), str(err))))
-            else:
-                answers.append((seq, None))
+                err = (_kind(err), str(err))
+            answers.append((seq, err))
         return answers
 
 
