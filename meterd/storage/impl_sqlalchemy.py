@@ -30,17 +30,21 @@ from meterd.storage.sqlalchemy import writer_process
 LOG = log.getLogger(__name__)
 
 
+def _sqlite_file(url):
+    """The file of a ``sqlite:///`` URL; None for other URLs and in-memory databases."""
+    if urllib.parse.urlsplit(url).scheme != 'sqlite':
+        return None
+    path = url[len('sqlite:///'):]
+    return path if path and path != ':memory:' else None
+
+
 def _normalise_url(url):
     """``postgresql://`` means psycopg 3 here; SQLite paths get their directory created."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == 'postgresql':
+    if urllib.parse.urlsplit(url).scheme == 'postgresql':
         return 'postgresql+psycopg' + url[len('postgresql'):]
-    if parts.scheme == 'sqlite':
-        path = url[len('sqlite:///'):]
-        if path and path != ':memory:':
-            directory = os.path.dirname(path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
+    directory = os.path.dirname(_sqlite_file(url) or '')
+    if directory:
+        os.makedirs(directory, exist_ok=True)
     return url
 
 
@@ -113,10 +117,8 @@ class Connection(base.Connection):
     @staticmethod
     def _sqlite_writer_child(url, conf):
         """The writer process for a SQLite file (used under eventlet, see writer_process)."""
-        if not url.startswith('sqlite:///'):
-            return None
-        path = url[len('sqlite:///'):]
-        if not path or path == ':memory:' or '?' in path:
+        path = _sqlite_file(url)
+        if path is None or '?' in path:
             return None
         return writer_process.WriterClient(path, _sqlite_pragmas(conf))
 
