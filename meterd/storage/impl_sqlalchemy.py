@@ -167,6 +167,15 @@ class Connection(base.Connection):
                     conn.info['write'] = False
 
     @contextlib.contextmanager
+    def read(self):
+        """A ``reads.DriverConnection`` for reads of driver SQL (no transaction set-up)."""
+        with self.translate_errors():
+            # engine.connect(), not raw_connection(): checkout errors come wrapped,
+            # and a disconnect found at checkout invalidates the pool.
+            with self.engine.connect() as conn:
+                yield reads.DriverConnection(conn.connection.dbapi_connection, conn.dialect)
+
+    @contextlib.contextmanager
     def translate_errors(self):
         """Database library errors -> MeterdError at the driver boundary."""
         try:
@@ -213,13 +222,13 @@ class Connection(base.Connection):
         if limit == 0:
             return iter(())
         with self.translate_errors():
-            return reads.get_samples(self.begin, self.dialect, sample_filter, limit)
+            return reads.get_samples(self.begin, self.read, self.dialect, sample_filter, limit)
 
     def get_meters(self, sample_filter, limit=None, unique=False):
         if limit == 0:
             return iter(())
         with self.translate_errors():
-            return reads.get_meters(self.begin, self.dialect, sample_filter, limit, unique)
+            return reads.get_meters(self.begin, self.read, self.dialect, sample_filter, limit, unique)
 
     def get_resources(self, sample_filter, limit=None):
         if limit == 0:
@@ -228,7 +237,7 @@ class Connection(base.Connection):
             return reads.get_resources(self.begin, self.dialect, sample_filter, limit)
 
     def get_meter_names_by_resource(self, resource_ids, project=None):
-        return reads.get_meter_names_by_resource(self.begin, resource_ids, project)
+        return reads.get_meter_names_by_resource(self.read, resource_ids, project)
 
     def clear_expired_metering_data(self, ttl):
         cutoff = expiry.cutoff_micros(ttl)

@@ -22,8 +22,8 @@ class MetersController:
         query = validation.sample_filter(req.context, validation.query_items(args, self._conf), 'meters')
         limit = validation.limit(args, self._conf)
         unique = validation.bool_param(args, 'unique')
-        return (views.meter(m)
-                for m in self._storage.get_meters(query, limit=limit, unique=unique))
+        return wsgi.Encoded(views.meter_json(m) for m in
+                            self._storage.get_meters(query, limit=limit, unique=unique))
 
     def show(self, req, meter_name):
         policy.authorize(self._conf, req.context, 'telemetry:get_samples')

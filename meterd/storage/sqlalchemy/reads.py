@@ -122,10 +122,14 @@ def meter_ids(begin, name):
         return [r[0] for r in conn.execute(sa.select(_M.c.id).where(_M.c.name == name))]
 
 
-def get_samples(begin, dialect, sample_filter, limit):
-    """Samples newest first (timestamp, then storage order), spec §8."""
+def get_samples(begin, read, dialect, sample_filter, limit):
+    """Samples newest first (timestamp, then storage order), spec §8.
+
+    ``begin`` opens a transaction for Core statements, ``read`` a
+    ``DriverConnection`` for driver SQL.
+    """
     if not sample_filter.metaquery:
-        return _get_samples_sql(begin, dialect, sample_filter, limit)
+        return _get_samples_sql(read, dialect, sample_filter, limit)
     conds = filters.sample_conditions(sample_filter.replace(meter=None), dialect)
     if sample_filter.meter is not None:
         ids = meter_ids(begin, sample_filter.meter)
@@ -147,31 +151,39 @@ def get_samples(begin, dialect, sample_filter, limit):
 
 
 # Sample pages without metadata terms (every R2-style listing, a sample by
-# id) run as driver SQL built once per filter shape, like the write path:
-# building and cache-keying the Core statement cost more than SQLite's work.
+# id) and meter lists run as driver SQL built once per filter shape, like the
+# write path: building and cache-keying the Core statement cost more than
+# SQLite's work.
 
 _PAGE_SELECT = ('SELECT s.id, s.timestamp, m.name, m.type, m.unit, s.volume, s.user_id, '
                 's.project_id, s.resource_id, s.source, s.recorded_at, s.message_id, '
                 's.message_signature, s.metadata FROM samples s JOIN meters m '
                 'ON s.meter_id = m.id')
-_AFTER = '(s.timestamp < ? OR (s.timestamp = ? AND s.id < ?))'
-_PAGE_SQL = {}
-#: Filter shapes whose SQL is kept; beyond it the cache starts afresh.
-_PAGE_SQL_SIZE = 256
+_PAGE_AFTER = '(s.timestamp < ? OR (s.timestamp = ? AND s.id < ?))'
+_PAGE_ORDER = ' ORDER BY s.timestamp DESC, s.id DESC LIMIT ?'
+_SQL = {}
+#: Statement shapes whose SQL is kept; beyond it the cache starts afresh.
+_SQL_SIZE = 256
+
+
+def _owner_terms(f, alias):
+    """``(condition, parameters)`` per user/project/resource/source term on ``alias``."""
+    terms = []
+    for column, value in (('user_id', f.user), ('project_id', f.project)):
+        if value is storage.NULL:
+            terms.append((f'{alias}.{column} IS NULL', ()))
+        elif value is not None:
+            terms.append((f'{alias}.{column} = ?', (value,)))
+    if f.resource is not None:
+        terms.append((f'{alias}.resource_id = ?', (f.resource,)))
+    if f.source is not None:
+        terms.append((f'{alias}.source = ?', (f.source,)))
+    return terms
 
 
 def _sample_terms(f, meter_ids):
     """``(condition, parameters)`` per term of a filter without metadata terms."""
-    terms = []
-    for column, value in (('user_id', f.user), ('project_id', f.project)):
-        if value is storage.NULL:
-            terms.append((f's.{column} IS NULL', ()))
-        elif value is not None:
-            terms.append((f's.{column} = ?', (value,)))
-    if f.resource is not None:
-        terms.append(('s.resource_id = ?', (f.resource,)))
-    if f.source is not None:
-        terms.append(('s.source = ?', (f.source,)))
+    terms = _owner_terms(f, 's')
     if meter_ids is not None:
         terms.append(('s.meter_id = ?' if len(meter_ids) == 1
                       else f's.meter_id IN ({", ".join("?" * len(meter_ids))})',
@@ -187,68 +199,93 @@ def _sample_terms(f, meter_ids):
     return terms
 
 
-def _page_sql(dialect, conditions, after):
-    key = (dialect, conditions, after)
-    sql = _PAGE_SQL.get(key)
+def _driver_sql(dialect, select, conditions, order):
+    """``select WHERE conditions order`` in the driver's parameter style, kept per shape."""
+    key = (dialect, select, conditions, order)
+    sql = _SQL.get(key)
     if sql is None:
-        where = list(conditions) + ([_AFTER] if after else [])
-        sql = (_PAGE_SELECT + (' WHERE ' + ' AND '.join(where) if where else '')
-               + ' ORDER BY s.timestamp DESC, s.id DESC LIMIT ?')
+        sql = select + (' WHERE ' + ' AND '.join(conditions) if conditions else '') + order
         if dialect != 'sqlite':
             sql = sql.replace('?', '%s')
-        if len(_PAGE_SQL) >= _PAGE_SQL_SIZE:
-            _PAGE_SQL.clear()
-        sql = _PAGE_SQL[key] = sql
+        if len(_SQL) >= _SQL_SIZE:
+            _SQL.clear()
+        sql = _SQL[key] = sql
     return sql
 
 
-def _driver_rows(conn, sql, params):
-    """Rows of ``sql`` run on the DBAPI connection under ``conn``'s transaction.
-
-    Plain tuples, no result set-up per statement; driver errors are wrapped as
-    SQLAlchemy wraps them, so the driver's error translation still applies.
-    """
-    dbapi = conn.dialect.loaded_dbapi
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-    except dbapi.Error as err:
-        raise sa.exc.DBAPIError.instance(sql, params, err, dbapi.Error,
-                                         dialect=conn.dialect) from err
-    finally:
-        cursor.close()
-
-
-def _meter_ids_sql(conn, dialect, name):
-    mark = '?' if dialect == 'sqlite' else '%s'
-    return [r[0] for r in _driver_rows(
-        conn, f'SELECT id FROM meters WHERE name = {mark} ORDER BY id', (name,))]
-
-
-def _get_samples_sql(begin, dialect, f, limit):
-    meter_ids = None
-    terms = None
+def _paged_driver_rows(read, dialect, select, terms, after_condition, order, key, convert,
+                       limit):
+    """``_paged_rows`` over driver SQL: ``select`` with ``terms`` ANDed, then ``order``
+    (ending in ``LIMIT ?``); a later page adds ``after_condition``, whose parameters
+    ``key(last row)`` gives. ``terms`` are ``(condition, parameters)`` pairs, or a
+    callable ``conn -> terms or None`` (None: no rows) run in the first page's read."""
+    resolved = None
 
     def fetch_page(conn, after, size):
-        nonlocal meter_ids, terms
-        if terms is None:
-            if f.meter is not None:
-                # In the first page's transaction: one connection per page.
-                meter_ids = _meter_ids_sql(conn, dialect, f.meter)
-                if not meter_ids:
-                    return []
-            terms = _sample_terms(f, meter_ids)
-        conditions = tuple(t[0] for t in terms)
-        params = [p for t in terms for p in t[1]]
+        nonlocal resolved
+        if resolved is None:
+            resolved = terms(conn) if callable(terms) else terms
+            if resolved is None:
+                return []
+        conditions = tuple(t[0] for t in resolved)
+        params = [p for t in resolved for p in t[1]]
         if after is not None:
-            params.extend((after[0], after[0], after[1]))
+            conditions += (after_condition,)
+            params.extend(after)
         params.append(size)
-        return _driver_rows(conn, _page_sql(dialect, conditions, after is not None),
-                            tuple(params))
+        return conn.rows(_driver_sql(dialect, select, conditions, order), tuple(params))
 
-    return _paged_rows(begin, fetch_page, lambda r: (r[1], r[0]),
-                       _fast_sample_converter(dialect), limit)
+    return _paged_rows(read, fetch_page, key, convert, limit)
+
+
+class DriverConnection:
+    """A pooled DBAPI connection for driver SQL, without SQLAlchemy's transaction set-up.
+
+    Checking out, BEGIN and COMMIT through an engine Connection cost about a
+    tenth of a sample page's time. A read of driver SQL needs none of it: on
+    SQLite (autocommit) each statement reads one snapshot, and on PostgreSQL
+    the pool rolls the implicit transaction back when the connection returns.
+    """
+
+    def __init__(self, dbapi_connection, dialect):
+        self._dbapi_connection = dbapi_connection
+        self._dialect = dialect
+        #: The driver's parameter mark.
+        self.mark = '?' if dialect.name == 'sqlite' else '%s'
+
+    def rows(self, sql, params=()):
+        """Plain tuples; driver errors wrapped as SQLAlchemy wraps them, so the
+        storage driver's error translation still applies."""
+        dbapi = self._dialect.loaded_dbapi
+        cursor = self._dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        except dbapi.Error as err:
+            raise sa.exc.DBAPIError.instance(sql, params, err, dbapi.Error,
+                                             dialect=self._dialect) from err
+        finally:
+            cursor.close()
+
+
+def _meter_ids_sql(conn, name):
+    return [r[0] for r in conn.rows(
+        f'SELECT id FROM meters WHERE name = {conn.mark} ORDER BY id', (name,))]
+
+
+def _get_samples_sql(read, dialect, f, limit):
+    def terms(conn):
+        meter_ids = None
+        if f.meter is not None:
+            # In the first page's read: one connection per page.
+            meter_ids = _meter_ids_sql(conn, f.meter)
+            if not meter_ids:
+                return None
+        return _sample_terms(f, meter_ids)
+
+    return _paged_driver_rows(read, dialect, _PAGE_SELECT, terms, _PAGE_AFTER, _PAGE_ORDER,
+                              lambda r: (r[1], r[1], r[0]), _fast_sample_converter(dialect),
+                              limit)
 
 
 _new = object.__new__
@@ -299,10 +336,14 @@ def _described_conditions(table, sample_filter, dialect):
     return conds
 
 
-def get_meters(begin, dialect, sample_filter, limit, unique):
+def get_meters(begin, read, dialect, sample_filter, limit, unique):
     """One entry per (resource, name, type, unit) described by its latest stored sample (§9.2)."""
     if unique:
         return _unique_meters(begin, dialect, sample_filter, limit)
+    if not sample_filter.metaquery:
+        return _paged_driver_rows(read, dialect, _METER_SELECT, _owner_terms(sample_filter, 'mr'),
+                                  _METER_AFTER, _METER_ORDER, lambda r: r[:4], _fast_meter,
+                                  limit)
     key_cols = (_MR.c.resource_id, _M.c.name, _M.c.type, _M.c.unit)
     base = (sa.select(_MR.c.resource_id, _M.c.name, _M.c.type, _M.c.unit, _MR.c.user_id,
                       _MR.c.project_id, _MR.c.source)
@@ -315,6 +356,25 @@ def get_meters(begin, dialect, sample_filter, limit, unique):
 
     return _paged(begin, query_after, lambda r: (r.resource_id, r.name, r.type, r.unit),
                   _meter, limit)
+
+
+# The meter list without metadata terms (R1) as driver SQL: its rows are the
+# Core query's above, in the same order.
+_METER_SELECT = ('SELECT mr.resource_id, m.name, m.type, m.unit, mr.user_id, mr.project_id, '
+                 'mr.source FROM meter_resources mr JOIN meters m ON mr.meter_id = m.id')
+_METER_AFTER = '(mr.resource_id, m.name, m.type, m.unit) > (?, ?, ?, ?)'
+_METER_ORDER = ' ORDER BY mr.resource_id, m.name, m.type, m.unit LIMIT ?'
+_Meter = models.Meter
+
+
+def _fast_meter(row):
+    """``row -> models.Meter`` with its fields set in one go, as _fast_sample_converter."""
+    resource_id, name, kind, unit, user_id, project_id, source = row
+    meter = _new(_Meter)
+    _set(meter, '__dict__', {'name': name, 'type': kind, 'unit': unit,
+                             'resource_id': resource_id, 'project_id': project_id,
+                             'user_id': user_id, 'source': source})
+    return meter
 
 
 def _unique_meters(begin, dialect, sample_filter, limit):
@@ -416,12 +476,12 @@ def _resources_from_samples(begin, dialect, sample_filter, limit):
     return _fetch_resources(begin, query)
 
 
-def get_meter_names_by_resource(begin, resource_ids, project=None, chunk=500):
+def get_meter_names_by_resource(read, resource_ids, project=None, chunk=500):
     """{resource_id: sorted meter names}; one query per ``chunk`` ids (driver SQL)."""
     ids = list(dict.fromkeys(resource_ids))
     names = {rid: [] for rid in ids}
-    with begin() as conn:
-        mark = '?' if conn.dialect.name == 'sqlite' else '%s'
+    with read() as conn:
+        mark = conn.mark
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
             where = [f'mr.resource_id IN ({", ".join([mark] * len(part))})']
@@ -434,6 +494,6 @@ def get_meter_names_by_resource(begin, resource_ids, project=None, chunk=500):
             sql = ('SELECT DISTINCT mr.resource_id, m.name FROM meter_resources mr '
                    'JOIN meters m ON mr.meter_id = m.id WHERE ' + ' AND '.join(where)
                    + ' ORDER BY mr.resource_id, m.name')
-            for rid, name in _driver_rows(conn, sql, tuple(params)):
+            for rid, name in conn.rows(sql, tuple(params)):
                 names[rid].append(name)
     return names

@@ -1,4 +1,4 @@
-"""The pre-encoded sample views give exactly the text of their dict views, encoded."""
+"""The pre-encoded sample and meter views give exactly the text of their dict views, encoded."""
 
 import datetime
 
@@ -50,3 +50,16 @@ def test_an_encoded_list_renders_as_the_dict_list_does():
     wsgi.render(plain, (views.sample(s) for s in SAMPLES * 30))
     wsgi.render(encoded, wsgi.Encoded(views.sample_json(s) for s in SAMPLES * 30))
     assert b''.join(encoded.app_iter) == b''.join(plain.app_iter)
+
+
+METERS = [
+    models.Meter('cpu_util', 'gauge', '%', 'r-1', 'p', 'u', 'p:openstack'),
+    models.Meter('ré"\\\n\u2028', 'delta', 'B/s', 'a/b \x01 ☃', None, None, None),
+    # A unique meter (?unique=True) has no resource or owner.
+    models.Meter('disk.read.bytes', 'cumulative', 'B', None, None, None, None),
+]
+
+
+@pytest.mark.parametrize('meter', METERS)
+def test_the_encoded_meter_view_equals_its_dict_view_encoded(meter):
+    assert views.meter_json(meter) == wsgi.dumps(views.meter(meter))
