@@ -275,6 +275,23 @@ def meter_json(m):
             f'"meter_id": "{meter_id(m.resource_id, m.name)}"}}')
 
 
+def resource_json(r, application_url, meter_names=None):
+    """``resource(r, ...)`` as JSON text, byte for byte what rendering ``resource(r, ...)`` gives."""
+    rid = r.resource_id
+    links = [f'{{"href": {_js(f"{application_url}/v2/resources/{rid}")}, "rel": "self"}}']
+    for name in meter_names or ():
+        href = f'{application_url}/v2/meters/{name}?q.field=resource_id&q.value={rid}'
+        links.append(f'{{"href": {_js(href)}, "rel": {_js(name)}}}')
+    return (f'{{"resource_id": {_js(rid)}, '
+            f'{_run(_RESOURCE_OWNER, (r.project_id, r.user_id, r.source))}, '
+            f'"first_sample_timestamp": {_jt(r.first_sample_timestamp)}, '
+            f'"last_sample_timestamp": {_jt(r.last_sample_timestamp)}, '
+            f'"metadata": {_flat_json(r.metadata)}, "links": [{", ".join(links)}]}}')
+
+
+_RESOURCE_OWNER = '"project_id": {}, "user_id": {}, "source": {}'
+
+
 def resource(r, application_url, meter_names=None):
     """One Resource (§9.7): self link first, then one link per meter name given."""
     links = [{'href': f'{application_url}/v2/resources/{r.resource_id}', 'rel': 'self'}]

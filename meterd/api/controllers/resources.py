@@ -7,6 +7,7 @@ from meterd import exception
 from meterd.api import policy
 from meterd.api import validation
 from meterd.api import views
+from meterd.api import wsgi
 from meterd import storage
 
 #: Resources rendered per meter-name lookup when listing with links.
@@ -30,19 +31,20 @@ class ResourcesController:
         limit = validation.limit(args, self._conf)
         links = validation.int_param(args, 'meter_links', 1) != 0
         found = self._storage.get_resources(query, limit=limit)
-        return self._render(found, req.application_url, links, req.context.auth_project)
+        return wsgi.Encoded(
+            self._render(found, req.application_url, links, req.context.auth_project))
 
     def _render(self, resources, application_url, links, project):
         if not links:
             for r in resources:
-                yield views.resource(r, application_url)
+                yield views.resource_json(r, application_url)
             return
         resources = iter(resources)
         while batch := list(itertools.islice(resources, _LINK_BATCH)):
             names = self._storage.get_meter_names_by_resource(
                 [r.resource_id for r in batch], project=project)
             for r in batch:
-                yield views.resource(r, application_url, names.get(r.resource_id))
+                yield views.resource_json(r, application_url, names.get(r.resource_id))
 
     def show(self, req, resource_id):
         policy.authorize(self._conf, req.context, 'telemetry:get_resource')

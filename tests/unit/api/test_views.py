@@ -1,4 +1,4 @@
-"""The pre-encoded sample and meter views give exactly the text of their dict views, encoded."""
+"""The pre-encoded sample, meter and resource views give exactly the text of their dict views, encoded."""
 
 import datetime
 
@@ -63,3 +63,19 @@ METERS = [
 @pytest.mark.parametrize('meter', METERS)
 def test_the_encoded_meter_view_equals_its_dict_view_encoded(meter):
     assert views.meter_json(meter) == wsgi.dumps(views.meter(meter))
+
+
+RESOURCES = [
+    models.Resource('r-1', 'p', 'u', 'p:openstack', datetime.datetime(2024, 3, 1, 12, 0, 5, 123),
+                    datetime.datetime(2024, 3, 2), {'flavor': {'name': 'm1.small', 'ram': 2048},
+                                                    'state': 'active', 'a.b': 1.5}),
+    models.Resource('a/b é"\\\u2028', None, None, None, None, None, {}),
+]
+
+
+@pytest.mark.parametrize('resource', RESOURCES)
+@pytest.mark.parametrize('names', [None, [], ['cpu_util', 'disk.read.bytes', 'ré"']])
+def test_the_encoded_resource_view_equals_its_dict_view_encoded(resource, names):
+    url = 'http://meterd.example:8777'
+    assert (views.resource_json(resource, url, names)
+            == wsgi.dumps(views.resource(resource, url, names)))
