@@ -25,17 +25,19 @@ _R = tables.resources
 _RO = tables.resource_owners
 
 
-def _paged(begin, query_after, key, convert, limit, page_size=PAGE_SIZE):
+def _paged(begin, query_after, key, convert, limit):
     """Iterator over ``convert(row)`` for up to ``limit`` rows, fetched page by page.
 
     :param query_after: ``callable(key or None) -> Select`` ordered by ``key``.
     """
     return _paged_rows(begin, lambda conn, after, size: conn.execute(
-        query_after(after).limit(size)).all(), key, convert, limit, page_size)
+        query_after(after).limit(size)).all(), key, convert, limit)
 
 
-def _paged_rows(begin, fetch_page, key, convert, limit, page_size=PAGE_SIZE):
+def _paged_rows(begin, fetch_page, key, convert, limit):
     """``_paged`` over ``fetch_page(conn, key or None, size) -> rows`` ordered by ``key``."""
+    page_size = PAGE_SIZE
+
     def fetch(after, remaining):
         size = page_size if remaining is None else min(page_size, remaining)
         with begin() as conn:

@@ -1,11 +1,19 @@
-"""SQL sample pages run as driver SQL: database errors still become StorageUnavailable."""
+"""SQL lists run in keyset pages as driver SQL: the pages join up exactly, and database
+errors still become StorageUnavailable."""
+
+import datetime
+import uuid
 
 import pytest
 
 from meterd import exception
 from meterd import storage
 from meterd.storage import impl_sqlalchemy
+from meterd.storage import models
+from meterd.storage.sqlalchemy import reads
 from tests import conftest as root
+
+T0 = datetime.datetime(2024, 5, 1, 10, 0, 0)
 
 
 @pytest.fixture
@@ -27,3 +35,48 @@ def test_a_failing_sample_page_is_storage_unavailable(sqlite_conn, sample_filter
         conn.exec_driver_sql('ALTER TABLE samples RENAME TO samples_gone')
     with pytest.raises(exception.StorageUnavailable):
         list(sqlite_conn.get_samples(sample_filter))
+
+
+def test_a_failing_meter_page_is_storage_unavailable(sqlite_conn):
+    with sqlite_conn.begin(write=True) as conn:
+        conn.exec_driver_sql('ALTER TABLE meter_resources RENAME TO meter_resources_gone')
+    with pytest.raises(exception.StorageUnavailable):
+        list(sqlite_conn.get_meters(storage.SampleFilter(project='p1')))
+
+
+def _sample(name, unit, resource, minute, user, project):
+    return models.Sample(
+        source=f'{project}:openstack', counter_name=name, counter_type='gauge',
+        counter_unit=unit, counter_volume=float(minute), user_id=user, project_id=project,
+        resource_id=resource, timestamp=T0 + datetime.timedelta(minutes=minute),
+        resource_metadata={'m': minute}, message_id=str(uuid.uuid4()))
+
+
+#: Several resources, two units of one name, owners that differ, and runs of
+#: equal timestamps (ordered by storage order within a run).
+SAMPLES = [_sample(name, unit, f'r{r}', minute // 2, f'u{r % 2}', f'p{r % 3}')
+           for r in range(5) for name, unit in (('cpu', '%'), ('cpu', 'ns'), ('mem', 'MB'))
+           for minute in range(7)]
+
+
+@pytest.mark.parametrize('backend_url', ['sqlite', 'postgresql'], indirect=True)
+@pytest.mark.parametrize('sample_filter', [
+    storage.SampleFilter(),
+    storage.SampleFilter(meter='cpu'),
+    storage.SampleFilter(project='p1', user='u1'),
+    storage.SampleFilter(resource='r3', start_timestamp=T0 + datetime.timedelta(minutes=1)),
+])
+def test_pages_join_up_to_the_list_read_in_one_page(conn, monkeypatch, sample_filter):
+    conn.record_samples(SAMPLES)
+    whole_samples = [s.message_id for s in conn.get_samples(sample_filter)]
+    whole_meters = list(conn.get_meters(sample_filter.replace(meter=None)))
+    assert whole_samples and whole_meters
+
+    monkeypatch.setattr(reads, 'PAGE_SIZE', 4)
+    assert [s.message_id for s in conn.get_samples(sample_filter)] == whole_samples
+    assert list(conn.get_meters(sample_filter.replace(meter=None))) == whole_meters
+    for limit in (1, 4, 5, 9):
+        assert [s.message_id for s in conn.get_samples(sample_filter, limit=limit)] \
+            == whole_samples[:limit]
+        assert list(conn.get_meters(sample_filter.replace(meter=None), limit=limit)) \
+            == whole_meters[:limit]
