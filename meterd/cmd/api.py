@@ -1,10 +1,17 @@
 """meterd-api: serve the Telemetry API v2 with eventlet."""
 
+import os
 import warnings
 
 # eventlet is a deliberate choice here (see meterd.api.server); its import-time
 # deprecation notice would only alarm operators on every start.
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+
+# eventlet's green resolver loads dnspython, 13 MB in every API process, for
+# lookups this server makes only when it opens a connection (the database,
+# Keystone): those use the system resolver instead. EVENTLET_NO_GREENDNS=no
+# in the environment brings the green resolver back. Read at eventlet's import.
+os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
 
 import eventlet  # noqa: E402
 

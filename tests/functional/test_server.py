@@ -256,3 +256,17 @@ def test_a_noauth_sqlite_process_imports_neither_keystonemiddleware_nor_pymongo(
                             timeout=WAIT, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == '[]'
+
+
+@pytest.mark.parametrize('setting, loaded', [(None, False), ('no', True)])
+def test_meterd_api_leaves_eventlets_green_resolver_off_unless_asked(tmp_path, setting,
+                                                                     loaded):
+    """dnspython (behind eventlet's green resolver) weighs 13 MB in every API process."""
+    env = {k: v for k, v in os.environ.items() if k != 'EVENTLET_NO_GREENDNS'}
+    if setting is not None:
+        env['EVENTLET_NO_GREENDNS'] = setting
+    code = 'import sys; import meterd.cmd.api; print("dns" in sys.modules)'
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            timeout=WAIT, cwd=str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(loaded)
