@@ -276,7 +276,7 @@ def meter_json(m):
 
 
 def resource_json(r, application_url, meter_names=None):
-    """``resource(r, ...)`` as JSON text, byte for byte what rendering ``resource(r, ...)`` gives."""
+    """``resource(r, ...)`` as JSON text, byte for byte what rendering it gives."""
     rid = r.resource_id
     links = [f'{{"href": {_js(f"{application_url}/v2/resources/{rid}")}, "rel": "self"}}']
     for name in meter_names or ():

@@ -7,7 +7,7 @@ import warnings
 # deprecation notice would only alarm operators on every start.
 warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
 
-# eventlet's green resolver loads dnspython, 13 MB in every API process, for
+# eventlet's green resolver loads dnspython, ~7 MB in every API process, for
 # lookups this server makes only when it opens a connection (the database,
 # Keystone): those use the system resolver instead. EVENTLET_NO_GREENDNS=no
 # in the environment brings the green resolver back. Read at eventlet's import.

@@ -228,7 +228,8 @@ class Connection(base.Connection):
         if limit == 0:
             return iter(())
         with self.translate_errors():
-            return reads.get_meters(self.begin, self.read, self.dialect, sample_filter, limit, unique)
+            return reads.get_meters(self.begin, self.read, self.dialect, sample_filter, limit,
+                                    unique)
 
     def get_resources(self, sample_filter, limit=None):
         if limit == 0:

@@ -261,7 +261,7 @@ def test_a_noauth_sqlite_process_imports_neither_keystonemiddleware_nor_pymongo(
 @pytest.mark.parametrize('setting, loaded', [(None, False), ('no', True)])
 def test_meterd_api_leaves_eventlets_green_resolver_off_unless_asked(tmp_path, setting,
                                                                      loaded):
-    """dnspython (behind eventlet's green resolver) weighs 13 MB in every API process."""
+    """dnspython (behind eventlet's green resolver) costs ~7 MB in every API process."""
     env = {k: v for k, v in os.environ.items() if k != 'EVENTLET_NO_GREENDNS'}
     if setting is not None:
         env['EVENTLET_NO_GREENDNS'] = setting
