@@ -275,6 +275,9 @@ def meter_json(m):
             f'"meter_id": "{meter_id(m.resource_id, m.name)}"}}')
 
 
+_RESOURCE_OWNER = '"project_id": {}, "user_id": {}, "source": {}'
+
+
 def resource_json(r, application_url, meter_names=None):
     """``resource(r, ...)`` as JSON text, byte for byte what rendering it gives."""
     rid = r.resource_id
@@ -287,9 +290,6 @@ def resource_json(r, application_url, meter_names=None):
             f'"first_sample_timestamp": {_jt(r.first_sample_timestamp)}, '
             f'"last_sample_timestamp": {_jt(r.last_sample_timestamp)}, '
             f'"metadata": {_flat_json(r.metadata)}, "links": [{", ".join(links)}]}}')
-
-
-_RESOURCE_OWNER = '"project_id": {}, "user_id": {}, "source": {}'
 
 
 def resource(r, application_url, meter_names=None):
