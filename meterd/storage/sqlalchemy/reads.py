@@ -219,14 +219,14 @@ def _paged_driver_rows(read, dialect, select, terms, after_condition, order, key
                        limit):
     """``_paged_rows`` over driver SQL: ``select`` with ``terms`` ANDed, then ``order``
     (ending in ``LIMIT ?``); a later page adds ``after_condition``, whose parameters
-    ``key(last row)`` gives. ``terms`` are ``(condition, parameters)`` pairs, or a
-    callable ``conn -> terms or None`` (None: no rows) run in the first page's read."""
+    ``key(last row)`` gives. ``terms(conn)`` gives the ``(condition, parameters)``
+    pairs, or None for no rows; it runs once, in the first page's read."""
     resolved = None
 
     def fetch_page(conn, after, size):
         nonlocal resolved
         if resolved is None:
-            resolved = terms(conn) if callable(terms) else terms
+            resolved = terms(conn)
             if resolved is None:
                 return []
         conditions = tuple(t[0] for t in resolved)
@@ -343,7 +343,8 @@ def get_meters(begin, read, dialect, sample_filter, limit, unique):
     if unique:
         return _unique_meters(begin, dialect, sample_filter, limit)
     if not sample_filter.metaquery:
-        return _paged_driver_rows(read, dialect, _METER_SELECT, _owner_terms(sample_filter, 'mr'),
+        terms = _owner_terms(sample_filter, 'mr')
+        return _paged_driver_rows(read, dialect, _METER_SELECT, lambda conn: terms,
                                   _METER_AFTER, _METER_ORDER, lambda r: r[:4], _fast_meter,
                                   limit)
     key_cols = (_MR.c.resource_id, _M.c.name, _M.c.type, _M.c.unit)
