@@ -40,8 +40,8 @@ def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(tmp_path):
             assert pragma('journal_mode') == 'wal'
             assert pragma('synchronous') == 2  # FULL
             assert pragma('foreign_keys') == 1
-            assert pragma('wal_autocheckpoint') == 10000
-            assert pragma('journal_size_limit') == 10000 * 4096
+            assert pragma('wal_autocheckpoint') == 40000
+            assert pragma('journal_size_limit') == 40000 * 4096
     finally:
         conn.close()
 
