@@ -277,17 +277,38 @@ def _next_group(sock, max_samples):
     return group
 
 
+#: Seconds without a batch after which the child copies the WAL back into the
+#: database file. Until then every read looks each page up in the log's index
+#: first: after a million posted samples left 160 MB in it, sample pages took
+#: 15% longer. A checkpoint that copied everything lets readers skip the log.
+IDLE_CHECKPOINT_SECONDS = 1.0
+
+
 def serve(sock, db, ingest):
     """Write what arrives on ``sock`` until the API process closes it (or goes away)."""
     writer = _Writer(db, ingest)
+    logged = False  # written since the last checkpoint
     try:
         while True:
+            if logged and not select.select([sock], [], [], IDLE_CHECKPOINT_SECONDS)[0]:
+                _checkpoint(db)
+                logged = False
             group = _next_group(sock, ingest.MAX_GROUP_SAMPLES)
             if group is None:
                 return
             sock.sendall(b''.join(_frame(answer) for answer in writer.write(group)))
+            logged = True
     except ConnectionError:
         return  # the API process is gone: nobody waits for the answers
+
+
+def _checkpoint(db):
+    """A passive checkpoint: it waits for no reader and blocks no writer."""
+    try:
+        db.execute('PRAGMA wal_checkpoint(PASSIVE)').fetchall()
+    except sqlite3.Error as err:
+        print(f'meterd sample writer: idle WAL checkpoint failed: {err}', file=sys.stderr,
+              flush=True)
 
 
 def connect(database, pragmas):

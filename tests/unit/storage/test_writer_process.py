@@ -3,6 +3,7 @@
 import datetime
 import socket
 import threading
+import time
 
 import pytest
 
@@ -102,3 +103,22 @@ def test_a_group_stops_at_max_group_samples(monkeypatch):
         assert [seq for seq, _rows in writer_process._next_group(theirs, 100)] == [2, 3]
         ours.close()
         assert writer_process._next_group(theirs, 100) is None
+
+
+def test_an_idle_writer_copies_the_log_back_into_the_database_file(child, tmp_path,
+                                                                   monkeypatch):
+    """Readers of a fully checkpointed WAL read the database file alone."""
+    monkeypatch.setattr(writer_process, 'IDLE_CHECKPOINT_SECONDS', 0.2)
+    sock, driver = child
+    database = tmp_path / 'w.db'
+    before = database.stat().st_size
+    _send(sock, (1, _batch('a', 50)), (2, _batch('b', 50)))
+    assert _answers(sock, 2) == {1: None, 2: None}
+    deadline = time.monotonic() + 10
+    while database.stat().st_size <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert database.stat().st_size > before
+    with driver.engine.connect() as conn:
+        busy, log, copied = conn.exec_driver_sql('PRAGMA wal_checkpoint(PASSIVE)').one()
+    assert (busy, copied) == (0, log)
+    assert len(_stored(driver)) == 100
