@@ -118,6 +118,22 @@ def listen(conf):
     return sock
 
 
+class _TakingTurnsProtocol(eventlet.wsgi.HttpProtocol):
+    """eventlet's HTTP protocol, yielding to the hub after every request.
+
+    A keep-alive client whose next request is already buffered when its
+    answer is done got served again at once, without the hub running: quick
+    clients kept the process while the others' requests waited in their
+    sockets. Under 10 clients of R2 every request took under 3 ms to serve,
+    yet clients waited up to 250 ms (p95 43-58 ms); taking turns, p95 is
+    17-18 ms (ten requests ahead of each), at the same rate.
+    """
+
+    def handle_one_request(self):
+        super().handle_one_request()
+        eventlet.sleep(0)
+
+
 class Server:
     """Serve ``app`` on ``sock`` in this process until stop()."""
 
@@ -148,6 +164,7 @@ class Server:
         self._thread = eventlet.spawn(
             eventlet.wsgi.server, self.sock, self._counted, custom_pool=self.pool,
             log=_AccessLog(), log_format=ACCESS_LOG_FORMAT,
+            protocol=_TakingTurnsProtocol,
             socket_timeout=self.conf.api.client_socket_timeout or None,
             keepalive=True, debug=False, log_x_forwarded_for=False)
         try:

@@ -286,3 +286,55 @@ def test_settle_heap_freezes_what_start_up_built(tmp_path):
     frozen, oldest = result.stdout.split()[-2:]
     assert int(frozen) > 10_000
     assert int(oldest) < 100  # what was old at start-up is frozen, not in generation 2
+
+
+_TURNS_SCRIPT = '''
+import eventlet
+eventlet.monkey_patch()
+from oslo_config import cfg
+from meterd.api import server
+
+blocking_sleep = eventlet.patcher.original('time').sleep
+conf = cfg.ConfigOpts()
+server.register_opts(conf)
+conf([])
+sock = eventlet.listen(('127.0.0.1', 0))
+print(sock.getsockname()[1], flush=True)
+
+def app(environ, start_response):
+    path = environ['PATH_INFO']
+    if path == '/hold':
+        blocking_sleep(0.5)  # the hub stands still: what arrives meanwhile queues
+    elif path != '/warm':
+        print(path, flush=True)
+    start_response('200 OK', [('Content-Length', '0')])
+    return [b'']
+
+server.Server(conf, app, sock).run()
+'''
+
+
+def test_keep_alive_connections_take_turns(tmp_path):
+    """A client with a second request already buffered must not overtake one waiting."""
+    proc = subprocess.Popen([sys.executable, '-c', _TURNS_SCRIPT], stdout=subprocess.PIPE,
+                            text=True, cwd=str(tmp_path))
+    try:
+        port = int(proc.stdout.readline())
+        conns = {name: http.client.HTTPConnection('127.0.0.1', port, timeout=WAIT)
+                 for name in ('hold', 'a', 'b')}
+        for conn in conns.values():  # accepted, each green thread waiting for a request
+            conn.request('GET', '/warm')
+            conn.getresponse().read()
+        conns['hold'].request('GET', '/hold')
+        host = f'Host: 127.0.0.1:{port}\r\n\r\n'
+        # While the hub is held: two pipelined requests from a, then one from b.
+        conns['a'].sock.sendall(f'GET /a1 HTTP/1.1\r\n{host}GET /a2 HTTP/1.1\r\n{host}'
+                                .encode())
+        conns['b'].sock.sendall(f'GET /b1 HTTP/1.1\r\n{host}'.encode())
+        order = [proc.stdout.readline().strip() for _ in range(3)]
+        for conn in conns.values():
+            conn.close()
+    finally:
+        proc.kill()
+        proc.wait(WAIT)
+    assert order.index('/b1') < order.index('/a2'), order
