@@ -80,3 +80,69 @@ def test_pages_join_up_to_the_list_read_in_one_page(conn, monkeypatch, sample_fi
             == whole_samples[:limit]
         assert list(conn.get_meters(sample_filter.replace(meter=None), limit=limit)) \
             == whole_meters[:limit]
+
+
+def _vm_steps(connection, read):
+    """SQLite virtual-machine steps (in hundreds) that ``read()`` costs, over every
+    pooled connection it checks out: a count, not a time."""
+    from sqlalchemy import event
+
+    steps = [0]
+
+    def count():
+        steps[0] += 1
+        return 0  # 0: carry on
+
+    def checkout(dbapi_conn, _record, _proxy):
+        dbapi_conn.set_progress_handler(count, 100)
+
+    event.listen(connection.engine, 'checkout', checkout)
+    try:
+        read()
+    finally:
+        event.remove(connection.engine, 'checkout', checkout)
+    return steps[0]
+
+
+def _spread(n):
+    """``n`` samples of one meter, 2 resources, distinct owners per resource, 1 a minute."""
+    return [models.Sample(
+        source='openstack', counter_name='cpu', counter_type='gauge', counter_unit='%',
+        counter_volume=1.0, user_id=f'u{i % 2}', project_id='p', resource_id=f'r{i % 2}',
+        timestamp=T0 + datetime.timedelta(minutes=i), resource_metadata={'tag': 'x'},
+        message_id=str(uuid.uuid4())) for i in range(n)]
+
+
+@pytest.mark.parametrize('listing', [
+    lambda c, n: list(c.get_samples(storage.SampleFilter(), limit=n)),
+    lambda c, n: list(c.get_samples(storage.SampleFilter(meter='cpu'), limit=n)),
+    lambda c, n: list(c.get_samples(storage.SampleFilter(meter='cpu', resource='r1'),
+                                    limit=n // 2)),
+    lambda c, n: list(c.get_samples(storage.SampleFilter(metaquery={'tag': 'x'}), limit=n)),
+], ids=['all', 'meter', 'meter+resource', 'metaquery'])
+def test_each_page_seeks_where_the_last_ended(sqlite_conn, monkeypatch, listing):
+    """Twice the pages cost about twice the work: a page that walked the index from
+    the start again made a long listing quadratic."""
+    sqlite_conn.record_samples(_spread(4000))
+    monkeypatch.setattr(reads, 'PAGE_SIZE', 50)
+    short = _vm_steps(sqlite_conn, lambda: listing(sqlite_conn, 2000))
+    long = _vm_steps(sqlite_conn, lambda: listing(sqlite_conn, 4000))
+    assert short > 0
+    assert long < 2.5 * short, (short, long)
+
+
+def test_each_resource_page_seeks_where_the_last_ended(sqlite_conn, monkeypatch):
+    """Resources of equal last timestamps page by id: the seek still bounds each page."""
+    samples = [models.Sample(
+        source='openstack', counter_name='cpu', counter_type='gauge', counter_unit='%',
+        counter_volume=1.0, user_id='u', project_id='p', resource_id=f'r{i:05d}',
+        timestamp=T0 + datetime.timedelta(minutes=i % 7), resource_metadata={},
+        message_id=str(uuid.uuid4())) for i in range(4000)]
+    sqlite_conn.record_samples(samples)
+    monkeypatch.setattr(reads, 'PAGE_SIZE', 50)
+
+    def listing(n):
+        return lambda: list(sqlite_conn.get_resources(storage.SampleFilter(), limit=n))
+    short = _vm_steps(sqlite_conn, listing(2000))
+    long = _vm_steps(sqlite_conn, listing(4000))
+    assert long < 2.5 * short, (short, long)
