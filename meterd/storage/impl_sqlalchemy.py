@@ -28,6 +28,8 @@ from meterd.storage.sqlalchemy import tables
 from meterd.storage.sqlalchemy import writer_process
 
 LOG = log.getLogger(__name__)
+#: Rows of a streamed answer (a complex query) converted per step.
+STREAM_CHUNK = 1000
 
 
 def _sqlite_file(url):
@@ -270,12 +272,28 @@ class Connection(base.Connection):
 
     def query_samples(self, filter_expr=None, orderby=None, limit=None):
         if limit == 0:
-            return []
+            return iter(())
         stmt = sql_complex_query.build(filter_expr, orderby, limit, self.dialect)
+        return self._stream(stmt, reads.fast_sample_converter(self.dialect))
+
+    def _stream(self, stmt, convert):
+        """``convert(row)`` for the rows of ``stmt``, fetched ``STREAM_CHUNK`` at a time.
+
+        An ordering of the caller's choice allows no keyset pages: the answer
+        comes from one statement, read as it is sent. Built whole, a million
+        samples took the server to 5 GB. The read holds its connection (and
+        SQLite snapshot) until the last row is sent or the client goes.
+        """
         try:
             with self.begin() as conn:
-                return self._offload(lambda: [sql_complex_query.sample(row)
-                                              for row in conn.execute(stmt)])
+                result = self._offload(lambda: conn.execution_options(
+                    stream_results=True, yield_per=STREAM_CHUNK).execute(stmt))
+                while True:
+                    chunk = self._offload(lambda: [convert(row) for row in
+                                                   result.fetchmany(STREAM_CHUNK)])
+                    if not chunk:
+                        return
+                    yield from chunk
         except sa_exc.DataError as err:
             # PostgreSQL's regex engine refuses a few patterns RE2 accepts.
             raise exception.ClientSideError(

@@ -4,6 +4,7 @@ from meterd.api import complex_query
 from meterd.api import policy
 from meterd.api import validation
 from meterd.api import views
+from meterd.api import wsgi
 
 
 class QueryController:
@@ -18,4 +19,4 @@ class QueryController:
         validation.reject_unknown_params(validation.request_args(req), ())
         query = complex_query.parse(body, req.context, self._conf)
         found = self._storage.query_samples(query.filter, query.orderby, query.limit)
-        return [views.sample(s) for s in found]
+        return wsgi.Encoded(views.sample_json(s) for s in found)

@@ -84,7 +84,7 @@ _MEMO_SIZE = 256
 
 
 def _sample_converter(dialect):
-    """``row -> models.Sample`` for rows of ``_sample_columns(dialect)``.
+    """``row -> models.Sample`` for rows of ``sample_columns(dialect)``.
 
     On SQLite the metadata arrives as JSON text and is decoded once per
     distinct text (a resource's samples mostly repeat it): one dict is
@@ -113,7 +113,7 @@ def _metadata_decoder():
     return decode
 
 
-def _sample_columns(dialect):
+def sample_columns(dialect):
     if dialect != 'sqlite':
         return _SAMPLE_COLUMNS
     return _SAMPLE_COLUMNS[:-1] + (sa.type_coerce(_S.c.metadata, sa.Text).label('metadata'),)
@@ -138,7 +138,7 @@ def get_samples(begin, read, dialect, sample_filter, limit):
         if not ids:
             return iter(())
         conds.append(_S.c.meter_id == ids[0] if len(ids) == 1 else _S.c.meter_id.in_(ids))
-    base = (sa.select(*_sample_columns(dialect)).select_from(_S.join(_M, _S.c.meter_id == _M.c.id))
+    base = (sa.select(*sample_columns(dialect)).select_from(_S.join(_M, _S.c.meter_id == _M.c.id))
             .where(*conds).order_by(_S.c.timestamp.desc(), _S.c.id.desc()))
 
     def query_after(after):
@@ -288,7 +288,7 @@ def _get_samples_sql(read, dialect, f, limit):
         return _sample_terms(f, meter_ids)
 
     return _paged_driver_rows(read, dialect, _PAGE_SELECT, terms, _PAGE_AFTER, _PAGE_ORDER,
-                              lambda r: (r[1], r[0]), _fast_sample_converter(dialect),
+                              lambda r: (r[1], r[0]), fast_sample_converter(dialect),
                               limit)
 
 
@@ -299,7 +299,7 @@ _EPOCH = timestamps.EPOCH
 _timedelta = datetime.timedelta
 
 
-def _fast_sample_converter(dialect):
+def fast_sample_converter(dialect):
     """``row -> models.Sample`` for ``_PAGE_SELECT`` rows.
 
     The model's fields are set in one go: the frozen dataclass ``__init__``
@@ -373,7 +373,7 @@ _Meter = models.Meter
 
 
 def _fast_meter(row):
-    """``row -> models.Meter`` with its fields set in one go, as _fast_sample_converter."""
+    """``row -> models.Meter`` with its fields set in one go, as fast_sample_converter."""
     resource_id, name, kind, unit, user_id, project_id, source = row
     meter = _new(_Meter)
     _set(meter, '__dict__', {'name': name, 'type': kind, 'unit': unit,

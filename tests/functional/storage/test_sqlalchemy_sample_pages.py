@@ -146,3 +146,28 @@ def test_each_resource_page_seeks_where_the_last_ended(sqlite_conn, monkeypatch)
     short = _vm_steps(sqlite_conn, listing(2000))
     long = _vm_steps(sqlite_conn, listing(4000))
     assert long < 2.5 * short, (short, long)
+
+
+@pytest.mark.parametrize('backend_url', ['sqlite', 'postgresql'], indirect=True)
+def test_a_complex_query_is_read_a_chunk_at_a_time(conn, monkeypatch):
+    """Its order is the caller's, so no keyset pages: one statement, read as it is sent."""
+    conn.record_samples(_spread(100))
+    orderby = [('counter_volume', 'asc'), ('resource_id', 'desc'), ('timestamp', 'asc')]
+    whole = [s.message_id for s in conn.query_samples(None, orderby, 95)]
+    converted = []
+    fast = reads.fast_sample_converter
+
+    def counting(dialect):
+        convert = fast(dialect)
+
+        def count(row):
+            converted.append(row)
+            return convert(row)
+        return count
+    monkeypatch.setattr(reads, 'fast_sample_converter', counting)
+    monkeypatch.setattr(impl_sqlalchemy, 'STREAM_CHUNK', 10)
+    found = conn.query_samples(None, orderby, 95)
+    first = next(found)
+    assert len(converted) == 10
+    assert [first.message_id] + [s.message_id for s in found] == whole
+    assert len(converted) == 95
