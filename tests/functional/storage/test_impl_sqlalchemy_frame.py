@@ -42,6 +42,7 @@ def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(tmp_path):
             assert pragma('foreign_keys') == 1
             assert pragma('wal_autocheckpoint') == 40000
             assert pragma('journal_size_limit') == 40000 * 4096
+            assert pragma('temp_store') == 1  # FILE: large sorts spill to disk
     finally:
         conn.close()
 
