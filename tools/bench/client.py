@@ -97,9 +97,9 @@ class Client:
     def post(self, path, body, params=None, **kwargs):
         return self.request('POST', path, params=params, body=body, **kwargs)
 
-    def stream(self, path, params=None, chunk=1 << 16):
-        """GET and discard the answer chunk by chunk; ``(status, bytes received)``."""
-        resp = self._send('GET', path, params, None)
+    def stream(self, path, params=None, chunk=1 << 16, method='GET', body=None):
+        """Send, and discard the answer chunk by chunk; ``(status, bytes received)``."""
+        resp = self._send(method, path, params, body)
         total = 0
         while True:
             data = resp.read(chunk)
@@ -109,5 +109,5 @@ class Client:
         if resp.will_close:
             self.close()
         if resp.status != 200:
-            raise HTTPError(f'GET {path} -> {resp.status}')
+            raise HTTPError(f'{method} {path} -> {resp.status}')
         return resp.status, total

@@ -49,7 +49,7 @@ def parse_args(argv):
     parser.add_argument('--concurrency-seconds', type=float, default=10.0,
                         help='C: seconds of load (default 10)')
     parser.add_argument('--stream-limit', type=int, default=1_000_000,
-                        help='S: the limit of the streamed /v2/samples request')
+                        help='S, S2: the limit of the streamed /v2/samples request and complex query')
     parser.add_argument('--json', default='bench-results.json',
                         help='where to write the JSON results (default ./bench-results.json)')
     parser.add_argument('--workdir', help='directory for databases and logs (default: a '
@@ -111,6 +111,7 @@ def run_workloads(ctx, args, target, load=True, raw=None):
             ctx, clients=args.concurrency_clients, seconds=args.concurrency_seconds)))
     steps += [
         ('S', lambda: workloads.streaming(ctx, limit=args.stream_limit)),
+        ('S2', lambda: workloads.query_streaming(ctx, limit=args.stream_limit)),
         ('M', lambda: workloads.memory(ctx, target)),
     ]
     for name, step in steps:

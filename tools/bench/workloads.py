@@ -1,4 +1,4 @@
-"""The measured workloads: W1/W2 writes, R1-R8 reads, C concurrency, S streaming, M memory.
+"""The measured workloads: W1/W2 writes, R1-R8 reads, C concurrency, S/S2 streaming, M memory.
 
 Each takes a ``Context`` and returns a plain dict for the report. Requests
 vary the resource they ask about (a fixed stride through the resource
@@ -359,6 +359,17 @@ def http_limit(ctx, clients=10, seconds=10.0):
 def streaming(ctx, limit=1_000_000, interval=0.02):
     """S: one client asks for ``limit`` samples; the server's RSS before, at peak
     (sampled every ``interval`` s during the answer) and after."""
+    return _streamed(ctx, limit, interval, '/v2/samples', params=[('limit', str(limit))])
+
+
+def query_streaming(ctx, limit=1_000_000, interval=0.02):
+    """S2: S for a complex query of ``limit`` samples ordered by volume, an order
+    no index gives: the database sorts them all before the first is sent."""
+    body = {'orderby': json.dumps([{'counter_volume': 'desc'}]), 'limit': limit}
+    return _streamed(ctx, limit, interval, '/v2/query/samples', method='POST', body=body)
+
+
+def _streamed(ctx, limit, interval, path, **request):
     if ctx.pid is None:
         return {'error': 'server pid unknown (give --server-pid with --url)'}
     http = ctx.client()
@@ -375,7 +386,7 @@ def streaming(ctx, limit=1_000_000, interval=0.02):
     watcher.start()
     t0 = time.perf_counter()
     try:
-        _status, size = http.stream('/v2/samples', [('limit', str(limit))])
+        _status, size = http.stream(path, **request)
     finally:
         elapsed = time.perf_counter() - t0
         done.set()

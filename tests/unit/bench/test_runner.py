@@ -73,13 +73,15 @@ def test_each_backend_is_run_and_only_sqlite_is_set_against_the_sqlite_limits(
 def test_the_bare_http_limit_runs_only_where_limits_are_and_lands_beside_the_raw_sql(
         monkeypatch):
     calls = []
-    for name in ('single_post', 'reads', 'concurrency', 'http_limit', 'streaming', 'memory'):
+    for name in ('single_post', 'reads', 'concurrency', 'http_limit', 'streaming',
+                 'query_streaming', 'memory'):
         monkeypatch.setattr(runner.workloads, name,
                             lambda *a, _n=name, **k: calls.append(_n) or {'n': _n})
     monkeypatch.setattr(runner, 'log', lambda message: None)
     args = runner.parse_args([])
     with_limits = runner.run_workloads(object(), args, None, load=False, raw=object())
-    assert calls == ['single_post', 'reads', 'concurrency', 'http_limit', 'streaming', 'memory']
+    assert calls == ['single_post', 'reads', 'concurrency', 'http_limit', 'streaming',
+                     'query_streaming', 'memory']
     assert with_limits['raw'] == {'C': {'n': 'http_limit'}} and 'C0' not in with_limits
     calls.clear()
     runner.run_workloads(object(), args, None, load=False, raw=None)
