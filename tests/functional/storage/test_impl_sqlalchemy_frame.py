@@ -17,6 +17,7 @@ import webtest
 from meterd.api import app as api_app
 from meterd import exception
 from meterd import storage
+from meterd.storage import impl_sqlalchemy
 from meterd.storage.sqlalchemy import tables
 from tests import conftest as root
 from tests.functional.storage import conftest as storage_conftest
@@ -45,6 +46,14 @@ def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(tmp_path):
             assert pragma('temp_store') == 1  # FILE: large sorts spill to disk
     finally:
         conn.close()
+
+
+def test_the_sqlite_writer_child_keeps_its_statement_journals_in_memory(tmp_path):
+    """Readers spill large sorts to files; the writer's small statements stay in memory."""
+    child = impl_sqlalchemy.Connection._sqlite_writer_child(
+        f'sqlite:///{tmp_path}/p.db', root.make_conf(tmp_path))
+    pragmas = [arg for arg in child._command if '=' in arg]
+    assert 'temp_store=MEMORY' in pragmas and 'synchronous=FULL' in pragmas
 
 
 def test_sqlite_directory_is_created(tmp_path):
