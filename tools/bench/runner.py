@@ -49,7 +49,8 @@ def parse_args(argv):
     parser.add_argument('--concurrency-seconds', type=float, default=10.0,
                         help='C: seconds of load (default 10)')
     parser.add_argument('--stream-limit', type=int, default=1_000_000,
-                        help='S, S2: the limit of the streamed /v2/samples request and complex query')
+                        help='S, S2: the limit of the streamed /v2/samples request and '
+                             'complex query')
     parser.add_argument('--json', default='bench-results.json',
                         help='where to write the JSON results (default ./bench-results.json)')
     parser.add_argument('--workdir', help='directory for databases and logs (default: a '
