@@ -38,4 +38,6 @@ class StatisticsController:
         start = None if start is None else timestamps.to_micros(start)
         end = None if end is None else timestamps.to_micros(end)
         clamp, render = aggregation.clamp, views.statistics
-        return [render(clamp(s, start, end)) for s in computed]
+        # Rendered as sent: up to max_statistics_partitions entries never sit in
+        # memory as dicts all at once.
+        return (render(clamp(s, start, end)) for s in computed)

@@ -1,6 +1,9 @@
 """GET /v2/meters/{name}/statistics through the shipped pipeline on SQLite (spec §9.5)."""
 
+import json
+
 import pytest
+import webob
 
 from tests.conftest import ADMIN
 from tests.conftest import member_headers
@@ -491,3 +494,16 @@ def test_too_many_periods_in_the_window_is_rejected_before_reading(make_app):
         'timestamp', '2012-01-02', 'lt')
     assert '[api] max_statistics_partitions' in error(app, params)
     assert stats(app, params=[('period', '864')] + params[1:]) == []
+
+
+def test_a_large_answer_is_rendered_as_it_is_sent(app):
+    """Entries beyond one chunk are streamed, not built as one list of dicts first."""
+    post(app, 'm', [{'volume': i, 'resource': f'r{i:03d}', 'timestamp': DAY + '10:30:00'}
+                    for i in range(400)])
+    req = webob.Request.blank('/v2/meters/m/statistics?groupby=resource_id', headers=ADMIN)
+    status, headers, app_iter = req.call_application(app.app)
+    chunks = list(app_iter)
+    assert status.startswith('200') and 'Content-Length' not in dict(headers)
+    assert len(chunks) > 1  # sent as rendered, 64 KB at a time
+    assert [(e['groupby'], e['max']) for e in json.loads(b''.join(chunks))] == [
+        ({'resource_id': f'r{i:03d}'}, float(i)) for i in range(400)]
