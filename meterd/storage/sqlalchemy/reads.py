@@ -69,35 +69,16 @@ _SAMPLE_COLUMNS = (_S.c.id, _S.c.timestamp, _M.c.name, _M.c.type, _M.c.unit, _S.
                    _S.c.recorded_at, _S.c.message_id, _S.c.message_signature, _S.c.metadata)
 
 
-def _sample(row, metadata):
-    return models.Sample(
-        source=row.source, counter_name=row.name, counter_type=row.type,
-        counter_unit=row.unit, counter_volume=float(row.volume), user_id=row.user_id,
-        project_id=row.project_id, resource_id=row.resource_id,
-        timestamp=timestamps.from_micros(row.timestamp), resource_metadata=metadata or {},
-        message_id=row.message_id, message_signature=row.message_signature or '',
-        recorded_at=_micros(row.recorded_at))
-
-
 #: Distinct metadata documents decoded per listing before the memo starts afresh.
 _MEMO_SIZE = 256
 
 
-def _sample_converter(dialect):
-    """``row -> models.Sample`` for rows of ``sample_columns(dialect)``.
-
-    On SQLite the metadata arrives as JSON text and is decoded once per
-    distinct text (a resource's samples mostly repeat it): one dict is
-    shared by those rows, so the API also flattens it once.
-    """
-    if dialect != 'sqlite':
-        return lambda row: _sample(row, row.metadata)
-    decode = _metadata_decoder()
-    return lambda row: _sample(row, decode(row.metadata))
-
-
 def _metadata_decoder():
-    """``JSON text or None -> dict or None``, memoised per listing (see _sample_converter)."""
+    """``JSON text or None -> dict or None``, memoised per listing.
+
+    On SQLite the metadata arrives as JSON text; a resource's samples mostly
+    repeat it, so one dict is shared by those rows and the API flattens it once.
+    """
     memo = {}
 
     def decode(text):
@@ -114,6 +95,8 @@ def _metadata_decoder():
 
 
 def sample_columns(dialect):
+    """The columns of every sample read, in ``fast_sample_converter``'s order; SQLite's
+    metadata as text, so that it is decoded once per distinct document."""
     if dialect != 'sqlite':
         return _SAMPLE_COLUMNS
     return _SAMPLE_COLUMNS[:-1] + (sa.type_coerce(_S.c.metadata, sa.Text).label('metadata'),)
@@ -146,8 +129,8 @@ def get_samples(begin, read, dialect, sample_filter, limit):
             return base
         return base.where(sa.tuple_(_S.c.timestamp, _S.c.id) < sa.tuple_(*after))
 
-    return _paged(begin, query_after, lambda r: (r.timestamp, r.id),
-                  _sample_converter(dialect), limit)
+    return _paged(begin, query_after, lambda r: (r[1], r[0]),
+                  fast_sample_converter(dialect), limit)
 
 
 # Sample pages without metadata terms (every R2-style listing, a sample by
@@ -300,7 +283,8 @@ _timedelta = datetime.timedelta
 
 
 def fast_sample_converter(dialect):
-    """``row -> models.Sample`` for ``_PAGE_SELECT`` rows.
+    """``row -> models.Sample`` for rows of ``_PAGE_SELECT`` or ``sample_columns(dialect)``
+    (the same columns in the same order).
 
     The model's fields are set in one go: the frozen dataclass ``__init__``
     (one guarded setattr per field) cost several times as much, per sample.

@@ -5,6 +5,7 @@ import datetime
 import uuid
 
 import pytest
+from sqlalchemy import event
 
 from meterd import exception
 from meterd import storage
@@ -85,8 +86,6 @@ def test_pages_join_up_to_the_list_read_in_one_page(conn, monkeypatch, sample_fi
 def _vm_steps(connection, read):
     """SQLite virtual-machine steps (in hundreds) that ``read()`` costs, over every
     pooled connection it checks out: a count, not a time."""
-    from sqlalchemy import event
-
     steps = [0]
 
     def count():
